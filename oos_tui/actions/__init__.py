@@ -1,0 +1,1 @@
+"""Operator actions (CONTRACT §5): each one transaction with its audit row."""

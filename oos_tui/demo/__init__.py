@@ -1,0 +1,1 @@
+"""The reference OOS producer behind ``oos-tui demo``."""

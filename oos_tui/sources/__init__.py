@@ -1,0 +1,1 @@
+"""Data sources: file tailing, discovery, host sampling and job manifests (no Textual)."""

@@ -1,0 +1,1 @@
+"""The SQLite store: schema, connections, and the live read-only reader."""

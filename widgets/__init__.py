@@ -1,0 +1,1 @@
+"""Console panes, one widget class per module (installed as ``oos_tui.widgets``)."""
