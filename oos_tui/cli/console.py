@@ -1,0 +1,25 @@
+"""``oos-tui`` with no command: open the console on the workspace."""
+
+from __future__ import annotations
+
+import argparse
+
+from oos_tui.cli._common import settings_from
+
+__all__ = ["register", "run_console"]
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """The console is the default; ``oos-tui console`` is the explicit spelling."""
+    p = sub.add_parser("console", parents=[common], help="open the console (the default)")
+    p.set_defaults(handler=run_console)
+
+
+def run_console(args: argparse.Namespace) -> int:
+    """Load settings (errors are one line, exit 2), then run the Textual app."""
+    settings = settings_from(args)
+    from oos_tui.app import make_app  # Textual is imported only when a screen is wanted
+
+    app = make_app(settings)
+    app.run()
+    return int(app.return_code or 0)
