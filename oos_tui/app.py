@@ -1,0 +1,270 @@
+"""The Textual app: wiring only. Screens show, feeds fetch, the core decides."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from oos_tui import themes
+from oos_tui.clock import Clock, SystemClock
+from oos_tui.commandline import Command
+from oos_tui.config import Settings
+from oos_tui.feeds import EventsArrived, FeedFailed, Feeds, HostSampled, StoreUpdated
+from oos_tui.keys import validate_keymap
+from oos_tui.palette import ConsoleCommands
+from oos_tui.screens.base import ConsoleScreen
+from oos_tui.screens.help import HelpEntry, HelpScreen
+from oos_tui.screens.overview import OverviewScreen
+from oos_tui.screens.placeholder import not_built_screen
+from oos_tui.screens.registry import SCREENS
+from oos_tui.state import ConsoleState
+from oos_tui.widgets.command_line import CommandLine
+from oos_tui.widgets.panel import Panel
+
+__all__ = ["OosApp", "make_app"]
+
+_SCREEN_CLASSES: dict[str, type[Screen]] = {
+    "overview": OverviewScreen,
+    "events": not_built_screen("events", "Events", "The merged event stream arrives with issue 5."),
+    "queues": not_built_screen("queues", "Queues", "Queues and dead letters arrive with issue 6."),
+    "breakers": not_built_screen("breakers", "Breakers", "Circuit breakers arrive with issue 7."),
+    "resources": not_built_screen("resources", "Resources", "Host and store health: issue 8."),
+    "jobs": not_built_screen("jobs", "Jobs", "Pipeline jobs arrive with issue 10."),
+    "backups": not_built_screen("backups", "Backups", "Backups arrive with issue 9."),
+    "audit": not_built_screen("audit", "Audit", "The audit log arrives with issue 6."),
+}
+
+
+class OosApp(App[int]):
+    """The operator's console. Build it with :func:`make_app`."""
+
+    CSS_PATH: ClassVar[list[Any]] = themes.css_paths()  # type: ignore[misc]
+    TITLE = "oos-tui"
+    MODES: ClassVar[dict[str, Any]] = dict(_SCREEN_CLASSES)  # type: ignore[misc]
+    DEFAULT_MODE = "overview"
+    COMMANDS = App.COMMANDS | {ConsoleCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(
+            Binding(str(i), f"go('{mode}')", title, show=False, id=f"screen.{mode}")
+            for i, (mode, title) in enumerate(SCREENS, start=1)
+        ),
+        Binding("colon", "command_line", "Cmd", id="app.command"),
+        Binding("slash", "filter", "Filter", id="app.filter"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("escape", "back", "Back", show=False, id="app.back"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.force_quit"),
+    ]
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        feeds: bool = True,
+        sampler_factory: Callable[[], Any] | None = None,
+        initial_state: ConsoleState | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.state = initial_state or ConsoleState(
+            workspace=str(settings.workspace), read_only=settings.read_only
+        )
+        self.alerts_ready = False
+        self._feeds = Feeds(self, settings, self.clock, sampler_factory=sampler_factory)
+        self._feeds_enabled = feeds
+        self._history: deque[str] = deque(maxlen=32)
+        self._queries: deque[str] = deque(maxlen=32)
+        self._push_pending = False
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return themes.default_variables()
+
+    # -- start and stop --------------------------------------------------------
+
+    def on_mount(self) -> None:
+        for theme in themes.load_themes():
+            self.register_theme(theme)
+        self.theme = self.settings.theme
+        if self.settings.keys:
+            self.set_keymap(dict(self.settings.keys))
+        if self._feeds_enabled:
+            self._feeds.start()
+
+    def on_unmount(self) -> None:
+        self._feeds.stop()
+
+    # -- state flowing down ----------------------------------------------------
+
+    def _schedule_push(self) -> None:
+        # Coalesce: many messages within one UI frame become one repaint.
+        if not self._push_pending:
+            self._push_pending = True
+            self.set_timer(1 / max(1.0, self.settings.refresh.ui_hz), self._push_state)
+
+    def _push_state(self) -> None:
+        self._push_pending = False
+        screen = self.screen
+        if isinstance(screen, ConsoleScreen) and screen.is_mounted:
+            screen.show_state(self.state)
+
+    def set_state(self, state: ConsoleState) -> None:
+        """Replace the state (tests and feeds) and show it."""
+        self.state = state
+        self._schedule_push()
+
+    def on_store_updated(self, message: StoreUpdated) -> None:
+        now = self.clock.now()
+        if message.snapshot is None:
+            self.state = self.state.with_store_unchanged(now)
+        else:
+            self.state = self.state.with_store(message.snapshot, now)
+        if message.store_events:
+            from oos_tui.store.rows import store_event_to_event
+
+            self.state = self.state.with_events(
+                [store_event_to_event(e) for e in message.store_events]
+            )
+        self._schedule_push()
+
+    def on_events_arrived(self, message: EventsArrived) -> None:
+        self._feeds.batch_taken()
+        batch = message.batch
+        self.state = self.state.with_events(batch.events, len(batch.errors))
+        if message.pipeline is not None:
+            self.state = self.state.with_pipeline(message.pipeline, None)
+        self._schedule_push()
+
+    def on_host_sampled(self, message: HostSampled) -> None:
+        self.state = self.state.with_host(message.sample)
+        self._schedule_push()
+
+    def on_feed_failed(self, message: FeedFailed) -> None:
+        self.state = self.state.with_feed_error(message.source, message.message)
+        self._schedule_push()
+
+    # -- navigation --------------------------------------------------------------
+
+    def action_go(self, mode: str) -> None:
+        """Switch to a screen, remembering where we came from (``esc`` goes back)."""
+        if mode not in self.MODES:
+            mode = "overview"
+        if mode != self.current_mode:
+            self._history.append(self.current_mode)
+            self.switch_mode(mode)
+
+    def action_back(self) -> None:
+        """Return to the previous screen."""
+        if self._history:
+            self.switch_mode(self._history.pop())
+
+    def action_command_line(self) -> None:
+        """Open the ``:`` command line."""
+        if isinstance(self.screen, ConsoleScreen):
+            self.screen.open_command_line()
+
+    def action_filter(self) -> None:
+        """Filter the focused list (``/``)."""
+        if isinstance(self.screen, ConsoleScreen) and not self.screen.open_filter():
+            self.notify("nothing to filter here: focus a list first", timeout=3)
+
+    def action_help(self) -> None:
+        """Show every key of this screen and the ``:`` commands."""
+        self.push_screen(HelpScreen(self.help_entries()))
+
+    def help_entries(self) -> list[HelpEntry]:
+        """Keys of the current screen (as remapped), grouped: this screen first, then global."""
+        entries: list[HelpEntry] = []
+        own: list[HelpEntry] = []
+        for _key, active in self.screen.active_bindings.items():
+            b = active.binding
+            if not b.description:
+                continue
+            keys = self.get_key_display(b)
+            section = "Global" if active.node is self else "This screen"
+            (entries if section == "Global" else own).append((section, keys, b.description))
+        screens = [("Screens", str(i), title) for i, (_mode, title) in enumerate(SCREENS, start=1)]
+        return own + entries + screens
+
+    def on_panel_opened(self, message: Panel.Opened) -> None:
+        self.action_go(message.target if message.target in self.MODES else "overview")
+
+    def on_command_line_submitted(self, message: CommandLine.Submitted) -> None:
+        self.run_command(message.command)
+
+    def run_command(self, command: Command) -> None:
+        """Carry out a parsed ``:`` command."""
+        name, arg = command.name, command.arg
+        if name == "quit":
+            self.exit(0)
+        elif name == "help":
+            self.action_help()
+        elif name == "theme":
+            self.set_console_theme(arg)
+        elif name == "alerts":
+            self.action_go("overview")
+        elif name in self.MODES:
+            if arg:
+                self._queries.appendleft(arg)
+            self.action_go(name)
+            if arg:
+                self.call_after_refresh(self._apply_argument, name, arg)
+
+    def _apply_argument(self, mode: str, arg: str) -> None:
+        screen = self.screen
+        apply = getattr(screen, "apply_command_argument", None)
+        if apply is not None:
+            apply(arg)
+        else:
+            self.notify(f":{mode} takes no argument yet", timeout=3)
+
+    def set_console_theme(self, name: str) -> None:
+        """Switch theme by name (unknown names are refused with a notice)."""
+        if name not in self.available_themes:
+            self.notify(f"unknown theme '{name}'", severity="warning", markup=False)
+            return
+        self.theme = name
+
+    def theme_names(self) -> list[str]:
+        """The bundled themes, default first."""
+        return themes.theme_names()
+
+    def recent_queries(self) -> list[str]:
+        """Recent ``:events`` queries, for completion."""
+        return list(self._queries)
+
+
+def make_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    feeds: bool = True,
+    sampler_factory: Callable[[], Any] | None = None,
+    initial_state: ConsoleState | None = None,
+) -> OosApp:
+    """Build the console (the one factory used by the CLI, Pilot and snapshot tests).
+
+    Raises:
+        ConfigError: an unknown binding id in ``[keys]``, or an unknown theme.
+    """
+    from oos_tui.config import ConfigError
+
+    source = str(settings.config_file or "oos-tui.toml")
+    validate_keymap(settings.keys, source)
+    if settings.theme not in themes.theme_names():
+        raise ConfigError(
+            f"unknown theme '{settings.theme}' (choose from {', '.join(themes.theme_names())})"
+        )
+    return OosApp(
+        settings,
+        clock=clock,
+        feeds=feeds,
+        sampler_factory=sampler_factory,
+        initial_state=initial_state,
+    )

@@ -1,0 +1,125 @@
+"""Pipeline figures from ``oos.log``: items by lifecycle state, throughput, success rates.
+
+Fed one processing event at a time (from the tailer or a history scan), it
+keeps memory bounded: finished items are counters, only unfinished and failed
+items are remembered, and each map is capped.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+__all__ = ["PipelineCounter", "PipelineStats", "SourceRate"]
+
+_DISCOVERED, _PROCESSING, _FAILED = 1, 2, 3
+_MAX_TRACKED = 200_000
+_WINDOW_MINUTES = 60
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRate:
+    """Completions and failures of one source."""
+
+    source: str
+    completed: int
+    failed: int
+
+    @property
+    def success_rate(self) -> float | None:
+        """Completed over finished, or None before anything finished."""
+        total = self.completed + self.failed
+        return self.completed / total if total else None
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineStats:
+    """An immutable view of the counters at one moment."""
+
+    discovered: int
+    processing: int
+    completed: int
+    failed: int
+    retries: int
+    events: int
+    completed_per_minute: tuple[int, ...]  # the last 60 minutes, oldest first
+    until: float  # the end of the last minute bucket (epoch seconds)
+    by_source: tuple[SourceRate, ...]
+
+    @property
+    def completed_last_hour(self) -> int:
+        """Completions in the throughput window."""
+        return sum(self.completed_per_minute)
+
+
+class PipelineCounter:
+    """Counts item lifecycles (DISCOVER → PROCESS → COMPLETE | FAIL) joined by item id."""
+
+    def __init__(self, max_tracked: int = _MAX_TRACKED) -> None:
+        self._state: OrderedDict[str, int] = OrderedDict()
+        self._max = max_tracked
+        self._counts = {_DISCOVERED: 0, _PROCESSING: 0, _FAILED: 0}
+        self._completed = 0
+        self._retries = 0
+        self._events = 0
+        self._per_minute: dict[int, int] = {}
+        self._sources: dict[str, list[int]] = {}
+
+    def _set(self, item: str, new: int | None) -> None:
+        old = self._state.pop(item, None)
+        if old is not None:
+            self._counts[old] -= 1
+        if new is not None:
+            self._state[item] = new
+            self._counts[new] += 1
+            if len(self._state) > self._max:
+                _, evicted = self._state.popitem(last=False)
+                self._counts[evicted] -= 1
+
+    def feed(self, event_type: str, source: str, item_id: str | None, ts: float) -> None:
+        """Account for one processing event."""
+        self._events += 1
+        item = item_id or ""
+        if event_type == "DISCOVER":
+            if item:
+                self._set(item, _DISCOVERED)
+        elif event_type == "PROCESS":
+            if item:
+                self._set(item, _PROCESSING)
+        elif event_type == "RETRY":
+            self._retries += 1
+            if item:
+                self._set(item, _PROCESSING)
+        elif event_type == "COMPLETE":
+            if item:
+                self._set(item, None)
+            self._completed += 1
+            minute = int(ts // 60)
+            self._per_minute[minute] = self._per_minute.get(minute, 0) + 1
+            self._sources.setdefault(source, [0, 0])[0] += 1
+        elif event_type == "FAIL":
+            if item:
+                self._set(item, _FAILED)
+            self._sources.setdefault(source, [0, 0])[1] += 1
+
+    def snapshot(self, now: float) -> PipelineStats:
+        """Freeze the counters; throughput is the 60 minutes up to ``now``."""
+        last = int(now // 60)
+        first = last - _WINDOW_MINUTES + 1
+        for minute in [m for m in self._per_minute if m < first]:
+            del self._per_minute[minute]
+        per_minute = tuple(self._per_minute.get(m, 0) for m in range(first, last + 1))
+        sources = tuple(
+            SourceRate(name, done, failed) for name, (done, failed) in sorted(self._sources.items())
+        )
+        return PipelineStats(
+            discovered=self._counts[_DISCOVERED],
+            processing=self._counts[_PROCESSING],
+            completed=self._completed,
+            failed=self._counts[_FAILED],
+            retries=self._retries,
+            events=self._events,
+            completed_per_minute=per_minute,
+            until=(last + 1) * 60.0,
+            by_source=sources,
+        )

@@ -1,0 +1,44 @@
+"""Pipeline counters from oos.log lifecycles."""
+
+from __future__ import annotations
+
+from oos_tui.pipeline import PipelineCounter
+
+T0 = 1_759_111_200.0  # a minute boundary
+
+
+def test_lifecycle_counts_by_item() -> None:
+    c = PipelineCounter()
+    c.feed("DISCOVER", "A", "i1", T0)
+    c.feed("DISCOVER", "A", "i2", T0)
+    c.feed("DISCOVER", "B", "i3", T0)
+    c.feed("PROCESS", "A", "i1", T0 + 1)
+    c.feed("PROCESS", "A", "i2", T0 + 1)
+    c.feed("COMPLETE", "A", "i1", T0 + 2)
+    c.feed("FAIL", "A", "i2", T0 + 3)
+    s = c.snapshot(T0 + 30)
+    assert (s.discovered, s.processing, s.completed, s.failed) == (1, 0, 1, 1)
+    c.feed("RETRY", "A", "i2", T0 + 4)
+    s = c.snapshot(T0 + 30)
+    assert (s.processing, s.failed, s.retries) == (1, 0, 1)
+    rates = {r.source: r.success_rate for r in s.by_source}
+    assert rates == {"A": 0.5}
+
+
+def test_throughput_window_is_the_last_hour() -> None:
+    c = PipelineCounter()
+    for minute in range(90):
+        for _ in range(minute % 3):
+            c.feed("COMPLETE", "A", None, T0 + minute * 60)
+    s = c.snapshot(T0 + 89 * 60 + 5)
+    assert len(s.completed_per_minute) == 60
+    assert s.completed_per_minute[-1] == 89 % 3
+    assert s.completed_last_hour == sum(m % 3 for m in range(30, 90))
+
+
+def test_memory_is_bounded() -> None:
+    c = PipelineCounter(max_tracked=100)
+    for i in range(1000):
+        c.feed("DISCOVER", "A", f"i{i}", T0)
+    s = c.snapshot(T0)
+    assert s.discovered == 100
