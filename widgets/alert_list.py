@@ -30,5 +30,5 @@ def render_alert_list(alerts: Sequence[object], width: int, engine_ready: bool =
 class AlertList(Panel):
     """Firing alerts; ``enter`` jumps to the screen that explains the first one."""
 
-    SOURCE = "from the alert engine: rules and thresholds in oos-tui.toml [alerts]"
+    SOURCE = "the alert engine: rules and thresholds from oos-tui.toml [alerts]"
     TARGET = "alerts"

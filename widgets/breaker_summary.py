@@ -39,18 +39,24 @@ def render_breaker_summary(breakers: Sequence[object], now: float, width: int) -
         word, symbol, style = STATE_LOOK.get(state, (state, "?", ""))
         opened = getattr(b, "opened_at", None)
         retry = getattr(b, "retry_at", None)
-        info = []
-        if opened is not None:
-            info.append(f"for {format_duration(now - opened)}")
+        retry_text = ""
         if retry is not None:
-            info.append(f"retry {format_duration(retry - now)}" if retry > now else "retry due")
-        text = f"{symbol} {b.name} {word} " + ", ".join(info)  # type: ignore[attr-defined]
-        lines.append(Content.assemble((text[:width], style)))
+            retry_text = f" retry {format_duration(retry - now)}" if retry > now else " retry due"
+        since = f" {format_duration(now - opened)}" if opened is not None else ""
+        name = b.name  # type: ignore[attr-defined]
+        # Richest line whose name fits whole; else the shortest, name cut.
+        for info in (f" {word}{since}{retry_text}", f" {word}{retry_text}", f" {word}"):
+            if len(name) + len(info) + 2 <= width:
+                break
+        room = max(4, width - len(info) - 2)
+        if len(name) > room:
+            name = name[: room - 1] + "…"
+        lines.append(Content.assemble((f"{symbol} {name}{info}"[:width], style)))
     return Content("\n").join(lines)
 
 
 class BreakerSummary(Panel):
     """Breakers by state; open ones named with how long and when they retry."""
 
-    SOURCE = "from data/oos.db: circuit_breakers (state, opened_at, retry_at), each store poll"
+    SOURCE = "data/oos.db circuit_breakers: state, opened_at, retry_at, every poll"
     TARGET = "breakers"

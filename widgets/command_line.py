@@ -59,6 +59,7 @@ class CommandLine(Input):
             placeholder=":command  (queues, events QUERY, theme NAME, q)",
             suggester=_CommandSuggester(themes, queries),
             id="command-line",
+            disabled=True,
         )
         self._themes = themes
         self.cursor_blink = False
@@ -66,6 +67,7 @@ class CommandLine(Input):
     def open(self) -> None:
         """Show and focus the command line, empty."""
         self.value = ""
+        self.disabled = False
         self.add_class("-open")
         self.focus()
 
@@ -73,7 +75,7 @@ class CommandLine(Input):
         """Hide without running anything."""
         self.value = ""
         self.remove_class("-open")
-        self.screen.set_focus(None)
+        self.disabled = True  # a closed command line never takes focus
         self.screen.focus_next()
 
     def action_accept_completion(self) -> None:

@@ -14,13 +14,13 @@ _DEBOUNCE_SECONDS = 0.15
 
 
 class FilterBar(Input):
-    """Posts :class:`FilterBar.Changed` (debounced) as you type; ``esc`` clears, ``enter`` keeps."""
+    """Posts :class:`FilterBar.Updated` (debounced) as you type; ``esc`` clears, ``enter`` keeps."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "clear_and_close", "Clear filter", id="filter.clear"),
     ]
 
-    class Changed(Message):
+    class Updated(Message):
         """The filter text settled on a new value."""
 
         def __init__(self, text: str) -> None:
@@ -35,7 +35,7 @@ class FilterBar(Input):
             self.kept = kept
 
     def __init__(self, placeholder: str = "/filter  (enter keeps, esc clears)") -> None:
-        super().__init__(placeholder=placeholder, id="filter-bar")
+        super().__init__(placeholder=placeholder, id="filter-bar", disabled=True)
         self.cursor_blink = False
         self._timer = None
         self._sent = ""
@@ -44,6 +44,7 @@ class FilterBar(Input):
         """Show and focus, starting from the current filter text."""
         self.value = text
         self._sent = text
+        self.disabled = False
         self.add_class("-open")
         self.focus()
 
@@ -56,10 +57,11 @@ class FilterBar(Input):
     def _settle(self) -> None:
         if self.value != self._sent:
             self._sent = self.value
-            self.post_message(self.Changed(self.value))
+            self.post_message(self.Updated(self.value))
 
     def _close(self, kept: bool) -> None:
         self.remove_class("-open")
+        self.disabled = True  # closed bars never take focus
         self.post_message(self.Closed(kept))
 
     async def action_submit(self) -> None:
@@ -72,5 +74,5 @@ class FilterBar(Input):
         self.value = ""
         if self._sent:
             self._sent = ""
-            self.post_message(self.Changed(""))
+            self.post_message(self.Updated(""))
         self._close(kept=False)

@@ -24,8 +24,12 @@ def render_host_glance(
     disk_limit: float,
     load_limit: float,
     mem_floor: float,
+    height: int = 4,
 ) -> Content:
-    """CPU with a sparkline, load averages, memory and disk; past a limit: ▲ and colour."""
+    """CPU with a sparkline, load averages, memory and disk; past a limit: ▲ and colour.
+
+    Taller panels (large terminals) also get swap, disk I/O and per-core CPU.
+    """
     if not samples:
         return Content("sampling…")
     s = samples[-1]
@@ -58,13 +62,27 @@ def render_host_glance(
             (" ▲" if s.disk_percent > disk_limit else "", warn(True)),
         ),
     ]
+    if height > len(lines):
+        lines.append(Content(f"swap {s.swap_percent:.0f}%"))
+    if height > len(lines) and s.disk_read_bps is not None:
+        lines.append(
+            Content(f"io   read {_rate(s.disk_read_bps)}  write {_rate(s.disk_write_bps or 0.0)}")
+        )
+    if height > len(lines) and s.per_cpu:
+        cores = " ".join(f"{c:.0f}%" for c in s.per_cpu)
+        lines.append(Content(f"cores {cores}"[:width]))
     return Content("\n").join(lines)
+
+
+def _rate(bps: float) -> str:
+    for unit, scale in (("GB/s", 1e9), ("MB/s", 1e6), ("kB/s", 1e3)):
+        if bps >= scale:
+            return f"{bps / scale:.1f} {unit}"
+    return f"{bps:.0f} B/s"
 
 
 class HostGlance(Panel):
     """The host at a glance; ``enter`` opens Resources."""
 
-    SOURCE = (
-        "from psutil on this host: cpu_percent, getloadavg, virtual_memory, disk_usage(workspace)"
-    )
+    SOURCE = "psutil on this host: cpu, load, memory, disk of the workspace's filesystem"
     TARGET = "resources"

@@ -34,7 +34,7 @@ def render_pipeline_status(
         ),
         Content.assemble(
             (f"{rate}/min ", "bold"),
-            (spark(per_min, max(4, width - 22), top=None), "$primary"),
+            (spark(per_min, max(4, width - 22), combine="sum"), "$primary"),
             (f" {stats.completed_last_hour}/h", "$text-muted"),
         ),
     ]
@@ -44,8 +44,8 @@ def render_pipeline_status(
     )
     if ranked:
         cells = [f"{s.source} {s.success_rate * 100:.0f}%" for s in ranked]  # type: ignore[operator]
-        text = "ok " + "  ".join(cells)
-        lines.append(Content(text[:width]))
+        text = "success " + "  ".join(cells)
+        lines.append(Content(text if len(text) <= width else text[: width - 1] + "…"))
     if progress is not None:
         lines.append(Content(f"reading history {progress * 100:.0f}%"))
     return Content("\n").join(lines)
@@ -54,8 +54,5 @@ def render_pipeline_status(
 class PipelineStatus(Panel):
     """Pipeline status from oos.log; ``enter`` opens the Events screen."""
 
-    SOURCE = (
-        "from oos.log: items by last event (DISCOVER/PROCESS/COMPLETE/FAIL by item_id); "
-        "COMPLETE per minute; success = COMPLETE/(COMPLETE+FAIL) per source"
-    )
+    SOURCE = "oos.log: last event per item_id; COMPLETE per minute; success per source"
     TARGET = "events"

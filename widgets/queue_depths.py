@@ -19,10 +19,11 @@ def render_queue_depths(
     width: int,
     store_message: str | None = None,
 ) -> Content:
-    """One line per queue: ``name ▁▃▅█ 1204 ▲>1000``; past the threshold: a mark and colour.
+    """One line per queue: ``name ▁▃▅█ 1204/1000 ▲``; past the threshold: a mark and colour.
 
-    The sparkline is scaled so the threshold sits at the same height (three
-    quarters up) whenever the history stays under it.
+    The sparkline shows the trend on its own scale (a queue of 12 still shows
+    its shape); the threshold is stated beside the depth, so both the trend
+    and the distance to the alert read at a glance.
     """
     if not queues:
         return Content(store_message or "no queues yet (no tasks in the store)")
@@ -33,14 +34,15 @@ def render_queue_depths(
         depth = q.pending  # type: ignore[attr-defined]
         points = list(history.get(name, ())) or [depth]
         over = depth > threshold
-        mark = f" ▲>{threshold}" if over else ""
-        count = f"{depth:>6}"
-        spark_w = max(4, width - name_w - len(count) - len(mark) - 2)
-        top = max(threshold * 4 / 3, max(points))
+        mark = " ▲" if over else "  "
+        count = f" {depth:>5}"
+        limit = f"/{threshold}"
+        spark_w = max(4, width - name_w - len(count) - len(limit) - len(mark) - 1)
         line = Content.assemble(
             (f"{name[:name_w]:<{name_w}} ", "bold" if over else ""),
-            (spark(points, spark_w, top=top), "$threshold" if over else "$primary"),
-            (count, "bold" if over else ""),
+            (spark(points, spark_w), "$threshold" if over else "$primary"),
+            (count, "bold $alert-critical" if over else "bold"),
+            (limit, "$text-muted"),
             (mark, "bold $alert-critical"),
         )
         lines.append(line)
@@ -50,5 +52,5 @@ def render_queue_depths(
 class QueueDepths(Panel):
     """Queue depth per queue (pending tasks), history and threshold."""
 
-    SOURCE = "from data/oos.db: count of tasks with status 'pending', per queue, each store poll"
+    SOURCE = "data/oos.db tasks: status='pending' counted per queue, every store poll"
     TARGET = "queues"

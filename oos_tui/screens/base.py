@@ -89,7 +89,7 @@ class ConsoleScreen(Screen):
         self.query_one(FilterBar).open(getattr(target, "filter_text", ""))
         return True
 
-    def on_filter_bar_changed(self, event: FilterBar.Changed) -> None:
+    def on_filter_bar_updated(self, event: FilterBar.Updated) -> None:
         target = getattr(self, "_filter_target", None)
         if target is not None:
             target.apply_filter(event.text)  # type: ignore[attr-defined]

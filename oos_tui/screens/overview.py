@@ -59,6 +59,7 @@ class OverviewScreen(ConsoleScreen):
                 disk_limit=settings.alerts.disk_percent,
                 load_limit=settings.alerts.load1,
                 mem_floor=settings.alerts.memory_available_percent,
+                height=h.content_region.height,
             )
         )
         p = self.query_one(PipelineStatus)

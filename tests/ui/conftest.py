@@ -1,0 +1,69 @@
+"""UI test helpers: every app is built through make_app (STYLE §9)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from oos_tui.app import OosApp, make_app
+from oos_tui.clock import FrozenClock
+from oos_tui.config import load_settings
+
+FROZEN = 1_759_111_200.0  # 2025-09-29T02:00:00Z
+
+
+@pytest.fixture
+def build_app(tmp_path: Path) -> Callable[..., OosApp]:
+    """An app on an empty (or given) workspace, feeds off, clock frozen."""
+
+    def build(workspace: Path | None = None, *, config: str | None = None, **kw) -> OosApp:
+        ws = workspace or tmp_path / "ws"
+        ws.mkdir(parents=True, exist_ok=True)
+        if config is not None:
+            (ws / "oos-tui.toml").write_text(config)
+        settings = load_settings(ws, env={})
+        kw.setdefault("feeds", False)
+        kw.setdefault("clock", FrozenClock(FROZEN))
+        return make_app(settings, **kw)
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def fixture_workspace() -> Path:
+    """The fixed fixture workspace (tests/fixtures/workspace.py), built once per session.
+
+    It lives at a fixed path because the status bar shows the workspace path,
+    and a per-run temporary name would make every snapshot differ.
+    """
+    import shutil
+    import tempfile
+
+    from fixtures.workspace import build_workspace
+
+    ws = Path(tempfile.gettempdir()) / "oos-tui-fixture" / "ws"
+    shutil.rmtree(ws, ignore_errors=True)
+    return build_workspace(ws)
+
+
+@pytest.fixture
+def fixture_app(fixture_workspace: Path) -> Callable[..., OosApp]:
+    """The console on the fixture workspace with its state preloaded (feeds off)."""
+    from fixtures.state import load_state
+    from fixtures.workspace import FIXTURE_NOW
+
+    def build(*, theme: str | None = None, config: str | None = None, **kw) -> OosApp:
+        if config is not None:
+            (fixture_workspace / "oos-tui.toml").write_text(config)
+        settings = load_settings(fixture_workspace, env={}, theme=theme)
+        clock = FrozenClock(FIXTURE_NOW)
+        state = load_state(settings, clock)
+        kw.setdefault("feeds", False)
+        app = make_app(settings, clock=clock, initial_state=state, **kw)
+        app.animation_level = "none"
+        return app
+
+    yield build
+    (fixture_workspace / "oos-tui.toml").unlink(missing_ok=True)

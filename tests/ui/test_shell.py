@@ -1,0 +1,165 @@
+"""Pilot tests of the console frame: navigation, command line, help, palette, keymap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from oos_tui.app import make_app
+from oos_tui.config import ConfigError, load_settings
+from oos_tui.screens.help import HelpScreen
+from oos_tui.screens.registry import SCREENS
+from oos_tui.widgets.command_line import CommandLine
+from oos_tui.widgets.nav_bar import NavBar
+
+
+async def test_number_keys_switch_every_screen_and_esc_goes_back(build_app) -> None:
+    app = build_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.current_mode == "overview"
+        for index, (mode, _title) in enumerate(SCREENS, start=1):
+            await pilot.press(str(index))
+            await pilot.pause()
+            assert app.current_mode == mode
+            assert app.screen.query_one(NavBar)._current == mode
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.current_mode == "backups"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.current_mode == "jobs"
+
+
+async def test_screens_not_built_yet_say_so(build_app) -> None:
+    app = build_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("8")
+        await pilot.pause()
+        text = " ".join(str(s.render()) for s in app.screen.query(".not-built"))
+        assert "not built yet" in text
+
+
+async def test_command_line_switches_screen(build_app) -> None:
+    app = build_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("colon")
+        await pilot.pause()
+        line = app.screen.query_one(CommandLine)
+        assert line.has_class("-open") and app.focused is line
+        await pilot.press(*"breakers", "enter")
+        await pilot.pause()
+        assert app.current_mode == "breakers"
+        assert not app.screen.query_one(CommandLine).has_class("-open")
+
+
+async def test_command_completion_with_tab(build_app) -> None:
+    app = build_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("colon", "q", "u")
+        await pilot.pause(0.2)
+        await pilot.press("tab")
+        assert app.screen.query_one(CommandLine).value == "queues"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.current_mode == "queues"
+
+
+async def test_theme_command_and_bad_command(build_app) -> None:
+    app = build_app()
+    notes: list[str] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
+        await pilot.press("colon", *"theme oos-mono", "enter")
+        await pilot.pause()
+        assert app.theme == "oos-mono"
+        await pilot.press("colon", *"frobnicate", "enter")
+        await pilot.pause()
+        assert any("unknown command" in n for n in notes)
+        assert app.current_mode == "overview"
+
+
+async def test_quit_command(build_app) -> None:
+    app = build_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("colon", "q", "enter")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_q_quits(build_app) -> None:
+    app = build_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+    assert not app.is_running
+
+
+async def test_help_is_generated_from_bindings(build_app) -> None:
+    app = build_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one("#help-body Static").render())
+        for expected in ("Cmd", "Filter", "Quit", "Open", ":queues", ":theme NAME", "Overview"):
+            assert expected in text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_keys_remapped_in_config(build_app) -> None:
+    app = build_app(config='[keys]\n"app.quit" = "x"\n"screen.events" = "e"\n')
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("e")
+        await pilot.pause()
+        assert app.current_mode == "events"
+        await pilot.press("q")  # no longer quits
+        await pilot.pause()
+        assert app.is_running
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = str(app.screen.query_one("#help-body Static").render())
+        assert "x" in text and "Quit" in text
+        await pilot.press("escape", "x")
+        await pilot.pause()
+    assert not app.is_running
+
+
+def test_unknown_binding_id_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "oos-tui.toml").write_text('[keys]\n"app.quitt" = "x"\n')
+    with pytest.raises(ConfigError, match=r"unknown binding id 'app\.quitt'"):
+        make_app(load_settings(tmp_path, env={}))
+
+
+def test_unknown_theme_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "oos-tui.toml").write_text('theme = "neon"\n')
+    with pytest.raises(ConfigError, match="unknown theme 'neon'"):
+        make_app(load_settings(tmp_path, env={}))
+
+
+async def test_palette_lists_screens_and_actions(build_app) -> None:
+    app = build_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        await pilot.press(*"go to jobs")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert app.current_mode == "jobs"
+
+
+async def test_panels_say_where_figures_come_from(build_app) -> None:
+    app = build_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        where = app.screen.query_one("WhereFrom")
+        assert "pending" in where._text  # the queues panel has focus first
+        await pilot.press("tab")
+        await pilot.pause()
+        assert "circuit_breakers" in where._text
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.current_mode == "breakers"
