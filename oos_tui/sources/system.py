@@ -136,7 +136,9 @@ class SystemSampler:
         except (OSError, RuntimeError, AttributeError):
             io = None
         if io is not None:
-            mono = time.monotonic()
+            # An injected clock paces the rates too, so samples from a fake psutil
+            # are the same on every run.
+            mono = now if self._clock is not None else time.monotonic()
             if self._last_io is not None:
                 dt = mono - self._last_io[0]
                 if dt > 0:

@@ -56,15 +56,22 @@ def test_init_creates_and_refuses_existing(run_cli, tmp_path: Path) -> None:
     assert db.read_bytes() == before
 
 
+# Status also checks the real host; these tests are about the store, so the
+# host rules are switched off (they are tested with a fake psutil elsewhere).
+QUIET_HOST = '[alerts]\ndisabled = ["disk_full", "load_high", "memory_low"]\n'
+
+
 def test_workspace_from_environment(run_cli, tmp_path: Path) -> None:
     ws = tmp_path / "envws"
     ws.mkdir()
+    (ws / "oos-tui.toml").write_text(QUIET_HOST)
     out = run_cli("status", "--json", env={"OOS_WORKSPACE": str(ws)})
     assert out.returncode == 0
     assert json.loads(out.stdout)["workspace"] == str(ws.resolve())
 
 
 def test_status_without_store(run_cli, tmp_path: Path) -> None:
+    (tmp_path / "oos-tui.toml").write_text(QUIET_HOST)
     out = run_cli("status", "--json", "-w", str(tmp_path))
     assert out.returncode == 0
     status = json.loads(out.stdout)
@@ -73,6 +80,7 @@ def test_status_without_store(run_cli, tmp_path: Path) -> None:
 
 
 def test_status_reports_queues_breakers_and_health(run_cli, tmp_path: Path) -> None:
+    (tmp_path / "oos-tui.toml").write_text(QUIET_HOST)
     assert run_cli("init", "-w", str(tmp_path)).returncode == 0
     con = sqlite3.connect(tmp_path / "data" / "oos.db")
     now = "2025-09-29T02:00:00Z"
@@ -100,8 +108,9 @@ def test_status_reports_queues_breakers_and_health(run_cli, tmp_path: Path) -> N
     con.commit()
     con.close()
     out = run_cli("status", "--json", "-w", str(tmp_path))
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 1, out.stderr  # warnings fire: a breaker is open, no backup yet
     s = json.loads(out.stdout)
+    assert {a["rule"] for a in s["alerts"]} >= {"breaker_open", "backup_stale"}
     depth = {q["queue"]: q["depth"] for q in s["queues"]}
     assert depth == {"asr": 0, "ingest": 3}
     assert s["tasks"] == {"failed": 1, "pending": 3}
@@ -113,12 +122,13 @@ def test_status_reports_queues_breakers_and_health(run_cli, tmp_path: Path) -> N
     assert "ingest" in text.stdout and "worker_1" in text.stdout
 
 
-def test_status_on_corrupt_store_is_exit_1_with_report(run_cli, tmp_path: Path) -> None:
+def test_status_on_corrupt_store_is_critical_with_report(run_cli, tmp_path: Path) -> None:
+    (tmp_path / "oos-tui.toml").write_text(QUIET_HOST)
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "oos.db").write_bytes(b"this is not a database" * 100)
     out = run_cli("status", "-w", str(tmp_path))
-    assert out.returncode == 1
-    assert "Traceback" not in out.stderr and out.stderr.count("\n") == 1
+    assert out.returncode == 2  # a critical alert: the store cannot be read
+    assert "Traceback" not in out.stderr and out.stderr == ""
     assert "store" in out.stdout
 
 
