@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections import deque
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -11,13 +12,26 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from oos_tui import themes
+from oos_tui.alerts import AlertEngine, AlertInputs
+from oos_tui.breaker_history import BreakerTracker
 from oos_tui.clock import Clock, SystemClock
 from oos_tui.commandline import Command
 from oos_tui.config import Settings
-from oos_tui.feeds import EventsArrived, FeedFailed, Feeds, HostSampled, StoreUpdated
+from oos_tui.feeds import (
+    AlertFacts,
+    BackupsListed,
+    EventsArrived,
+    FeedFailed,
+    Feeds,
+    HostSampled,
+    JobsScanned,
+    ResourcesSampled,
+    StoreUpdated,
+)
 from oos_tui.keys import validate_keymap
 from oos_tui.palette import ConsoleCommands
 from oos_tui.screens.base import ConsoleScreen
+from oos_tui.screens.events import EventsScreen
 from oos_tui.screens.help import HelpEntry, HelpScreen
 from oos_tui.screens.overview import OverviewScreen
 from oos_tui.screens.placeholder import not_built_screen
@@ -28,16 +42,33 @@ from oos_tui.widgets.panel import Panel
 
 __all__ = ["OosApp", "make_app"]
 
-_SCREEN_CLASSES: dict[str, type[Screen]] = {
-    "overview": OverviewScreen,
-    "events": not_built_screen("events", "Events", "The merged event stream arrives with issue 5."),
-    "queues": not_built_screen("queues", "Queues", "Queues and dead letters arrive with issue 6."),
-    "breakers": not_built_screen("breakers", "Breakers", "Circuit breakers arrive with issue 7."),
-    "resources": not_built_screen("resources", "Resources", "Host and store health: issue 8."),
-    "jobs": not_built_screen("jobs", "Jobs", "Pipeline jobs arrive with issue 10."),
-    "backups": not_built_screen("backups", "Backups", "Backups arrive with issue 9."),
-    "audit": not_built_screen("audit", "Audit", "The audit log arrives with issue 6."),
+_NOT_BUILT = {
+    "queues": "Queues and dead letters arrive with issue 6.",
+    "breakers": "Circuit breakers arrive with issue 7.",
+    "resources": "Host, processes and store health arrive with issue 8.",
+    "jobs": "Pipeline jobs arrive with issue 10.",
+    "backups": "Backups arrive with issue 9.",
+    "audit": "The audit log arrives with issue 6.",
 }
+
+
+def _screen_classes() -> dict[str, type[Screen]]:
+    """Each mode's screen: ``oos_tui.screens.<mode>.<Title>Screen``, or an honest placeholder."""
+    classes: dict[str, type[Screen]] = {"overview": OverviewScreen, "events": EventsScreen}
+    for mode, title in SCREENS:
+        if mode in classes:
+            continue
+        try:
+            module = importlib.import_module(f"oos_tui.screens.{mode}")
+            classes[mode] = getattr(module, f"{title}Screen")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"oos_tui.screens.{mode}":
+                raise
+            classes[mode] = not_built_screen(mode, title, _NOT_BUILT.get(mode, ""))
+    return classes
+
+
+_SCREEN_CLASSES = _screen_classes()
 
 
 class OosApp(App[int]):
@@ -76,7 +107,10 @@ class OosApp(App[int]):
         self.state = initial_state or ConsoleState(
             workspace=str(settings.workspace), read_only=settings.read_only
         )
-        self.alerts_ready = False
+        self.alerts_ready = True
+        self._alerts = AlertEngine(settings.alerts)
+        self._alert_facts: dict[str, Any] = {}
+        self._breakers = BreakerTracker()
         self._feeds = Feeds(self, settings, self.clock, sampler_factory=sampler_factory)
         self._feeds_enabled = feeds
         self._history: deque[str] = deque(maxlen=32)
@@ -94,6 +128,9 @@ class OosApp(App[int]):
         self.theme = self.settings.theme
         if self.settings.keys:
             self.set_keymap(dict(self.settings.keys))
+        # What already fires at start-up is shown, not announced one toast each.
+        self._evaluate_alerts(announce=False)
+        self._schedule_push()
         if self._feeds_enabled:
             self._feeds.start()
 
@@ -125,29 +162,84 @@ class OosApp(App[int]):
             self.state = self.state.with_store_unchanged(now)
         else:
             self.state = self.state.with_store(message.snapshot, now)
-        if message.store_events:
-            from oos_tui.store.rows import store_event_to_event
-
-            self.state = self.state.with_events(
-                [store_event_to_event(e) for e in message.store_events]
-            )
+            if self._breakers.observe(message.snapshot.breakers, now):
+                self.state = self.state.with_breaker_history(self._breakers.history)
+            self._evaluate_alerts()
         self._schedule_push()
 
     def on_events_arrived(self, message: EventsArrived) -> None:
         self._feeds.batch_taken()
-        batch = message.batch
-        self.state = self.state.with_events(batch.events, len(batch.errors))
+        update = message.update
+        self.state = self.state.with_stream(update)
+        if update.events and self._breakers.observe_events(update.events):
+            self.state = self.state.with_breaker_history(self._breakers.history)
         if message.pipeline is not None:
-            self.state = self.state.with_pipeline(message.pipeline, None)
+            self.state = self.state.with_pipeline(message.pipeline, message.pipeline_progress)
         self._schedule_push()
 
     def on_host_sampled(self, message: HostSampled) -> None:
         self.state = self.state.with_host(message.sample)
+        self._evaluate_alerts()
         self._schedule_push()
+
+    def on_jobs_scanned(self, message: JobsScanned) -> None:
+        self.state = self.state.with_jobs(message.snapshot)
+        self._schedule_push()
+
+    def on_resources_sampled(self, message: ResourcesSampled) -> None:
+        self.state = self.state.with_resources(message)
+        self._schedule_push()
+
+    def on_backups_listed(self, message: BackupsListed) -> None:
+        self.state = self.state.with_backups(message.backups)
+        self._schedule_push()
+
+    def on_alert_facts(self, message: AlertFacts) -> None:
+        self._alert_facts = dict(message.facts)
+        self._evaluate_alerts()
+        self._schedule_push()
+
+    def _evaluate_alerts(self, *, announce: bool = True) -> None:
+        """Run the rules on the latest figures; say so when an alert starts firing."""
+        state = self.state
+        facts = self._alert_facts
+        report = self._alerts.update(
+            AlertInputs(
+                now=self.clock.now(),
+                store=state.store,
+                host=state.host[-1] if state.host else None,
+                dead_letters_in_window=facts.get("dead_letters_in_window"),
+                integrity=facts.get("integrity"),
+                backups=facts.get("backups"),
+                error_counts=facts.get("error_counts"),
+            )
+        )
+        self.state = self.state.with_alerts(report)
+        if not announce:
+            return
+        for alert in (*report.fired, *report.changed):
+            self.notify(
+                f"{alert.summary} — :{alert.target} explains it",
+                title=f"alert ({alert.severity})",
+                severity="error" if alert.severity == "critical" else "warning",
+                markup=False,
+                timeout=8,
+            )
+
+    def refresh_slow_feeds(self) -> None:
+        """Ask the feeds to re-read backups, sizes and alert facts now (after an action)."""
+        self._feeds.refresh_slow()
 
     def on_feed_failed(self, message: FeedFailed) -> None:
         self.state = self.state.with_feed_error(message.source, message.message)
         self._schedule_push()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # The command line and filter live in console screens; elsewhere (help,
+        # trace, confirmations) they are hidden rather than silently inert.
+        if action in ("command_line", "filter"):
+            return isinstance(self.screen, ConsoleScreen)
+        return True
 
     # -- navigation --------------------------------------------------------------
 
@@ -193,7 +285,10 @@ class OosApp(App[int]):
         return own + entries + screens
 
     def on_panel_opened(self, message: Panel.Opened) -> None:
-        self.action_go(message.target if message.target in self.MODES else "overview")
+        target = message.target if message.target in self.MODES else "overview"
+        self.action_go(target)
+        if message.arg:
+            self.call_after_refresh(self._apply_argument, target, message.arg)
 
     def on_command_line_submitted(self, message: CommandLine.Submitted) -> None:
         self.run_command(message.command)
@@ -209,6 +304,7 @@ class OosApp(App[int]):
             self.set_console_theme(arg)
         elif name == "alerts":
             self.action_go("overview")
+            self.call_after_refresh(self._focus_alerts)
         elif name in self.MODES:
             if arg:
                 self._queries.appendleft(arg)
@@ -222,7 +318,12 @@ class OosApp(App[int]):
         if apply is not None:
             apply(arg)
         else:
-            self.notify(f":{mode} takes no argument yet", timeout=3)
+            self.notify(f":{mode} has nothing to show for {arg!r}", timeout=3, markup=False)
+
+    def _focus_alerts(self) -> None:
+        panel = self.screen.query_one_optional("#alerts-panel")
+        if panel is not None:
+            panel.focus()
 
     def set_console_theme(self, name: str) -> None:
         """Switch theme by name (unknown names are refused with a notice)."""

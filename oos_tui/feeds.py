@@ -2,13 +2,20 @@
 
 Four loops, each a worker of the app, none blocking the UI:
 
-* **tail**: a thread polling :class:`~oos_tui.sources.live.LiveSources`, woken
-  early by watchfiles and otherwise by a heartbeat. It posts one batch at a
+* **stream**: a thread stepping the :class:`~oos_tui.eventlog.stream.EventStream`
+  (index history, then follow every log and the store's events table), woken
+  early by watchfiles and otherwise by a heartbeat. It posts one update at a
   time and waits until the app has taken it, so bursts coalesce into larger
-  batches instead of flooding the message queue.
+  batches instead of flooding the message queue. The pipeline counters are
+  kept here too, so the UI thread never counts.
 * **watch**: watchfiles over the workspace; its events are only hints.
 * **store**: polls the store reader; a poll re-arms only when the last one ended.
 * **metrics**: a thread sampling psutil at the configured interval.
+* **jobs**: a thread scanning ``out/`` (incremental: unchanged jobs cost a stat).
+* **resources**: a thread for the slower figures: the pipeline's processes,
+  workspace sizes, the producer's metrics history, the backups list and the
+  alert engine's file-based facts (integrity record, backup age, dead-letter
+  growth, error counts per minute).
 
 A failing source posts :class:`FeedFailed` and keeps retrying; it never takes
 the app down.
@@ -29,32 +36,48 @@ from textual.worker import get_current_worker
 
 from oos_tui.clock import Clock
 from oos_tui.config import Settings
-from oos_tui.pipeline import PipelineCounter, PipelineStats
-from oos_tui.sources.live import LiveBatch, LiveSources
+from oos_tui.eventlog.access import RecordReader
+from oos_tui.eventlog.stream import EventStream, StreamUpdate
+from oos_tui.pipeline import HistoryCount, PipelineCounter, PipelineStats
 
-__all__ = ["EventsArrived", "FeedFailed", "Feeds", "HostSampled", "StoreUpdated"]
+__all__ = [
+    "AlertFacts",
+    "BackupsListed",
+    "EventsArrived",
+    "FeedFailed",
+    "Feeds",
+    "HostSampled",
+    "JobsScanned",
+    "ResourcesSampled",
+    "StoreUpdated",
+]
 
 
 class StoreUpdated(Message):
     """A store poll finished; ``snapshot`` is None when nothing changed."""
 
-    def __init__(self, snapshot: Any, store_events: tuple[Any, ...] = ()) -> None:
+    def __init__(self, snapshot: Any) -> None:
         super().__init__()
         self.snapshot = snapshot
-        self.store_events = store_events
 
 
 class EventsArrived(Message):
-    """A batch of parsed log records (and unreadable lines) from the tailers.
+    """A step of the event stream: a new immutable view and what arrived live.
 
-    ``pipeline`` carries the oos.log counters, updated in the worker thread
-    so the UI thread never counts.
+    ``pipeline`` carries the oos.log counters and ``pipeline_progress`` the
+    history count's progress (None once done).
     """
 
-    def __init__(self, batch: LiveBatch, pipeline: PipelineStats | None = None) -> None:
+    def __init__(
+        self,
+        update: StreamUpdate,
+        pipeline: PipelineStats | None = None,
+        pipeline_progress: float | None = None,
+    ) -> None:
         super().__init__()
-        self.batch = batch
+        self.update = update
         self.pipeline = pipeline
+        self.pipeline_progress = pipeline_progress
 
 
 class HostSampled(Message):
@@ -63,6 +86,47 @@ class HostSampled(Message):
     def __init__(self, sample: Any) -> None:
         super().__init__()
         self.sample = sample
+
+
+class JobsScanned(Message):
+    """A new scan of ``out/``."""
+
+    def __init__(self, snapshot: Any) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+
+class ResourcesSampled(Message):
+    """Processes, workspace sizes (with growth rates) and the producer's metrics history."""
+
+    def __init__(
+        self,
+        processes: tuple[Any, ...] | None = None,
+        sizes: Any = None,
+        size_rates: dict[str, float | None] | None = None,
+        history: Any = None,
+    ) -> None:
+        super().__init__()
+        self.processes = processes
+        self.sizes = sizes
+        self.size_rates = size_rates
+        self.history = history
+
+
+class BackupsListed(Message):
+    """The backups directory, newest first."""
+
+    def __init__(self, backups: tuple[Any, ...]) -> None:
+        super().__init__()
+        self.backups = backups
+
+
+class AlertFacts(Message):
+    """The alert engine's inputs that need file or store I/O (read off the UI thread)."""
+
+    def __init__(self, facts: dict[str, Any]) -> None:
+        super().__init__()
+        self.facts = facts
 
 
 class FeedFailed(Message):
@@ -99,6 +163,7 @@ class Feeds:
         self._taken.set()
         self._stop = threading.Event()
         self._async_stop: asyncio.Event | None = None
+        self._slow = threading.Event()
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -110,17 +175,24 @@ class Feeds:
         run(self._watch_loop(), group="feed-watch", exit_on_error=False)
         run(self._store_loop(), group="feed-store", exit_on_error=False)
         run(self._metrics_loop, thread=True, group="feed-metrics", exit_on_error=False)
+        run(self._jobs_loop, thread=True, group="feed-jobs", exit_on_error=False)
+        run(self._resources_loop, thread=True, group="feed-resources", exit_on_error=False)
 
     def stop(self) -> None:
         """Ask every loop to end (threads notice within one heartbeat)."""
         self._stop.set()
         self._wake.set()
         self._taken.set()
+        self._slow.set()
         if self._async_stop is not None:
             self._async_stop.set()
 
+    def refresh_slow(self) -> None:
+        """Re-read the slow figures now (after a backup, a check, an action)."""
+        self._slow.set()
+
     def batch_taken(self) -> None:
-        """The app consumed the last batch: the tail thread may post the next."""
+        """The app consumed the last update: the stream thread may post the next."""
         self._taken.set()
 
     def wake(self) -> None:
@@ -136,13 +208,25 @@ class Feeds:
     def _tail_loop(self) -> None:
         worker = get_current_worker()
         heartbeat = self._settings.refresh.tail_heartbeat_seconds
-        live = LiveSources(self._settings)
+        stream = EventStream(self._settings)
+        reader = RecordReader(cache_size=16)
         counter = PipelineCounter()
+        history: HistoryCount | None = None
         failing = False
         try:
             while not worker.is_cancelled and not self._stop.is_set():
                 try:
-                    batch = live.poll()
+                    update = stream.step()
+                    if history is None and update.view.ready:
+                        history = HistoryCount(counter, list(update.view.files))
+                    for ev in update.events:
+                        if ev.kind == "oos":
+                            if history is None:
+                                counter.feed(ev.event_type, ev.source, ev.item_id, ev.ts)
+                            else:
+                                history.hold(ev.event_type, ev.source, ev.item_id, ev.ts)
+                    if history is not None and not history.finished:
+                        history.step(reader.range_bytes)
                 except Exception as exc:  # a failing source is shown, then retried
                     self._post(FeedFailed("logs", _one_line(exc)))
                     failing = True
@@ -151,25 +235,26 @@ class Feeds:
                 if failing:
                     self._post(FeedFailed("logs", None))
                     failing = False
-                pipeline = None
-                oos = [e for e in batch.events if e.kind == "oos"]
-                if oos:
-                    for e in oos:
-                        counter.feed(e.event_type, e.source, e.item_id, e.ts)
-                    pipeline = counter.snapshot(self._clock.now())
-                if batch.events or batch.errors or batch.notes:
-                    # Back-pressure: one batch in flight; while the UI is busy the
-                    # next poll simply returns a bigger batch.
+                busy = update.more or (history is not None and not history.finished)
+                changed = update.events or update.errors or update.notes or busy
+                if changed or update.view.version != getattr(self, "_posted_version", -1):
+                    # Back-pressure: one update in flight; while the UI is busy the
+                    # next step simply carries more.
                     self._taken.wait()
                     if self._stop.is_set():
                         break
                     self._taken.clear()
-                    self._post(EventsArrived(batch, pipeline))
-                if not batch.more:
+                    self._posted_version = update.view.version
+                    progress = history.progress if history is not None else 0.0
+                    self._post(EventsArrived(update, counter.snapshot(self._clock.now()), progress))
+                if busy:
+                    time.sleep(0.001)  # let the UI thread take the GIL between steps
+                else:
                     self._wake.wait(heartbeat)
                     self._wake.clear()
         finally:
-            live.close()
+            stream.close()
+            reader.close()
 
     async def _watch_loop(self) -> None:
         from watchfiles import awatch
@@ -201,21 +286,11 @@ class Feeds:
 
         interval = self._settings.refresh.store_poll_seconds
         reader = StoreReader(self._settings.store_path, clock=self._clock)
-        last_rowid: int | None = None
         try:
             while self._async_stop is None or not self._async_stop.is_set():
                 started = time.monotonic()
                 try:
-                    snapshot = await reader.poll()
-                    events: tuple[Any, ...] = ()
-                    if snapshot is not None and getattr(snapshot.health, "readable", False):
-                        latest = snapshot.latest_event_rowid
-                        if last_rowid is None:
-                            last_rowid = max(0, latest - 500)  # recent history only
-                        if latest > last_rowid:
-                            rows, last_rowid = await reader.events_since(last_rowid)
-                            events = tuple(rows)
-                    self._post(StoreUpdated(snapshot, events))
+                    self._post(StoreUpdated(await reader.poll()))
                 except Exception as exc:
                     self._post(FeedFailed("store", _one_line(exc)))
                 elapsed = time.monotonic() - started
@@ -238,3 +313,72 @@ class Feeds:
             except Exception as exc:
                 self._post(FeedFailed("metrics", _one_line(exc)))
             self._stop.wait(interval)
+
+    def _jobs_loop(self) -> None:
+        from oos_tui.sources.jobs import JobScanner
+
+        worker = get_current_worker()
+        scanner = JobScanner(self._settings, clock=self._clock)
+        interval = self._settings.refresh.jobs_scan_seconds
+        last: Any = None
+        while not worker.is_cancelled and not self._stop.is_set():
+            try:
+                snap = scanner.scan()
+                if last is None or snap.jobs != last.jobs or snap.errors != last.errors:
+                    self._post(JobsScanned(snap))
+                    last = snap
+            except Exception as exc:
+                self._post(FeedFailed("jobs", _one_line(exc)))
+            self._stop.wait(interval)
+
+    def _resources_loop(self) -> None:
+        from oos_tui.alerts import backup_facts, count_dead_letters_since
+        from oos_tui.integrity import last_integrity
+        from oos_tui.sources.metrics_history import read_metrics_history
+        from oos_tui.sources.processes import ProcessScanner
+        from oos_tui.sources.recent import recent_error_counts
+        from oos_tui.sources.sizes import SizeTracker, measure_sizes
+
+        worker = get_current_worker()
+        settings = self._settings
+        scanner = ProcessScanner(settings.processes.patterns)
+        tracker = SizeTracker()
+        proc_every = settings.refresh.process_scan_seconds
+        last_slow = -1e18
+        while not worker.is_cancelled and not self._stop.is_set():
+            now = self._clock.now()
+            try:
+                procs = scanner.scan()
+                message = ResourcesSampled(processes=procs)
+                forced = self._slow.is_set()
+                self._slow.clear()
+                if forced or time.monotonic() - last_slow >= 30.0:
+                    last_slow = time.monotonic()
+                    sizes = measure_sizes(settings, now)
+                    tracker.add(sizes)
+                    message.sizes, message.size_rates = sizes, tracker.rates()
+                    message.history = read_metrics_history(settings.ai_events_log, now)
+                    self._post(BackupsListed(self._backups()))
+                    window = settings.alerts.dead_letter_window_minutes * 60.0
+                    self._post(
+                        AlertFacts(
+                            {
+                                "integrity": last_integrity(settings),
+                                "backups": backup_facts(settings),
+                                "dead_letters_in_window": count_dead_letters_since(
+                                    settings.store_path, now - window
+                                ),
+                                "error_counts": recent_error_counts(settings, now),
+                            }
+                        )
+                    )
+                self._post(message)
+                self._post(FeedFailed("resources", None))
+            except Exception as exc:
+                self._post(FeedFailed("resources", _one_line(exc)))
+            self._slow.wait(proc_every)
+
+    def _backups(self) -> tuple[Any, ...]:
+        from oos_tui.actions.backup import list_backups
+
+        return tuple(list_backups(self._settings))

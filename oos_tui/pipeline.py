@@ -8,9 +8,10 @@ items are remembered, and each map is capped.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["PipelineCounter", "PipelineStats", "SourceRate"]
+__all__ = ["HistoryCount", "PipelineCounter", "PipelineStats", "SourceRate"]
 
 _DISCOVERED, _PROCESSING, _FAILED = 1, 2, 3
 _MAX_TRACKED = 200_000
@@ -123,3 +124,67 @@ class PipelineCounter:
             until=(last + 1) * 60.0,
             by_source=sources,
         )
+
+
+class HistoryCount:
+    """Counts the lifecycles already in ``oos.log`` (and its rotations), in bounded steps.
+
+    Live events that arrive meanwhile are held back and applied after the
+    history, so an item's DISCOVER from the past is never counted after its
+    COMPLETE from now.
+    """
+
+    def __init__(self, counter: PipelineCounter, files: list[object]) -> None:
+        self._counter = counter
+        self._files = [f for f in files if getattr(f, "format", "") == "pipe"]
+        self._file = 0
+        self._record = 0
+        self._held: list[tuple[str, str, str | None, float]] = []
+        self.total = sum(f.count for f in self._files)  # type: ignore[attr-defined]
+        self.done = 0
+
+    @property
+    def finished(self) -> bool:
+        """True once every historical record has been counted."""
+        return self._file >= len(self._files)
+
+    @property
+    def progress(self) -> float | None:
+        """Share counted so far, None when finished."""
+        if self.finished:
+            return None
+        return self.done / self.total if self.total else 0.0
+
+    def hold(self, event_type: str, source: str, item_id: str | None, ts: float) -> None:
+        """A live event: counted now if history is done, else after it."""
+        if self.finished:
+            self._counter.feed(event_type, source, item_id, ts)
+        else:
+            self._held.append((event_type, source, item_id, ts))
+
+    def step(self, read: Callable[[object, int, int], bytes | None], budget: int = 200_000) -> None:
+        """Count up to ``budget`` more records; ``read(file, start, stop)`` returns raw bytes."""
+        from oos_tui.formats.pipe import lifecycle_fields
+
+        while budget > 0 and not self.finished:
+            f = self._files[self._file]
+            count = f.count  # type: ignore[attr-defined]
+            stop = min(count, self._record + budget)
+            if stop > self._record:
+                data = read(f, self._record, stop)
+                ts = f.ts.slice(self._record, stop)  # type: ignore[attr-defined]
+                lines = data.split(b"\n") if data else []
+                for i, line in enumerate(lines[: stop - self._record]):
+                    fields = lifecycle_fields(line)
+                    if fields is not None:
+                        self._counter.feed(fields[0], fields[1], fields[2] or None, float(ts[i]))
+                budget -= stop - self._record
+                self.done += stop - self._record
+                self._record = stop
+            if self._record >= count:
+                self._file += 1
+                self._record = 0
+        if self.finished and self._held:
+            held, self._held = self._held, []
+            for item in held:
+                self._counter.feed(*item)

@@ -39,6 +39,16 @@ class ConsoleState:
     pipeline_scan: float | None = None  # history scan progress 0..1, None when done
     latest_errors: tuple[Event, ...] = ()
     alerts: tuple[Any, ...] = ()
+    stream: Any = None  # the event stream's latest immutable view (StreamView)
+    history_unreadable: int = 0
+    alert_report: Any = None  # the alert engine's last AlertReport
+    jobs: Any = None  # JobsSnapshot
+    processes: tuple[Any, ...] = ()  # ProcInfo, the pipeline's processes and the console
+    sizes: Any = None  # WorkspaceSizes
+    size_rates: Mapping[str, float | None] = field(default_factory=lambda: _EMPTY)
+    producer_history: Any = None  # ProducerHistory from ai_events.log
+    backups: tuple[Any, ...] | None = None  # BackupInfo, newest first (None: not listed yet)
+    breaker_history: tuple[Any, ...] = ()  # Transition, oldest first
     feed_errors: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
     unreadable_lines: int = 0
     data_errors: int = 0
@@ -90,12 +100,21 @@ class ConsoleState:
             unreadable_lines=self.unreadable_lines + unreadable,
         )
 
+    def with_stream(self, update: Any) -> ConsoleState:
+        """A step of the event stream: its view, live errors, unreadable lines."""
+        state = self.with_events(update.events, len(update.errors))
+        view = update.view
+        history = sum(getattr(f, "suspect", 0) for f in view.files if f is not None)
+        return dataclasses.replace(state, stream=view, history_unreadable=history)
+
     def with_pipeline(self, stats: PipelineStats, progress: float | None) -> ConsoleState:
         """New pipeline counters from oos.log."""
         return dataclasses.replace(self, pipeline=stats, pipeline_scan=progress)
 
     def with_feed_error(self, source: str, message: str | None) -> ConsoleState:
         """Record (or clear, with None) a failing source's one-line error."""
+        if self.feed_errors.get(source) == message:
+            return self
         errors = dict(self.feed_errors)
         if message:
             errors[source] = message
@@ -103,9 +122,33 @@ class ConsoleState:
             errors.pop(source, None)
         return dataclasses.replace(self, feed_errors=MappingProxyType(errors))
 
-    def with_alerts(self, alerts: tuple[Any, ...]) -> ConsoleState:
-        """The alert engine's current firing set."""
-        return dataclasses.replace(self, alerts=alerts)
+    def with_alerts(self, report: Any) -> ConsoleState:
+        """The alert engine's latest report (its firing alerts are what the panels show)."""
+        return dataclasses.replace(self, alerts=tuple(report.firing), alert_report=report)
+
+    def with_jobs(self, snapshot: Any) -> ConsoleState:
+        """A new scan of ``out/``."""
+        return dataclasses.replace(self, jobs=snapshot)
+
+    def with_resources(self, message: Any) -> ConsoleState:
+        """Processes, and when measured: sizes with growth rates and the producer's history."""
+        changes: dict[str, Any] = {}
+        if message.processes is not None:
+            changes["processes"] = tuple(message.processes)
+        if message.sizes is not None:
+            changes["sizes"] = message.sizes
+            changes["size_rates"] = MappingProxyType(dict(message.size_rates or {}))
+        if message.history is not None:
+            changes["producer_history"] = message.history
+        return dataclasses.replace(self, **changes) if changes else self
+
+    def with_backups(self, backups: tuple[Any, ...]) -> ConsoleState:
+        """The backups list, newest first."""
+        return dataclasses.replace(self, backups=tuple(backups))
+
+    def with_breaker_history(self, transitions: tuple[Any, ...]) -> ConsoleState:
+        """Breaker transitions observed so far."""
+        return dataclasses.replace(self, breaker_history=transitions)
 
     def with_extra(self, key: str, value: Any) -> ConsoleState:
         """Attach a value a later screen needs (jobs, backups) without widening this class."""
@@ -175,7 +218,7 @@ def status_line(state: ConsoleState, now: float, stale_after: float = 10.0) -> S
         schema=schema,
         refresh=refresh_age_label(state.last_refresh, now),
         stale=age is not None and age > stale_after,
-        unreadable=state.unreadable_lines,
+        unreadable=state.unreadable_lines + state.history_unreadable,
         data_errors=state.data_errors,
         alerts=len(state.alerts),
         alerts_critical=crit,

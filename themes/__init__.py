@@ -27,8 +27,14 @@ _CSS_FILES = ("base.tcss", "screens.tcss")
 
 
 def css_paths() -> list[Path]:
-    """The TCSS files, as absolute paths (valid in editable and wheel installs)."""
-    return [THEMES_DIR / name for name in _CSS_FILES]
+    """The TCSS files, as absolute paths (valid in editable and wheel installs).
+
+    ``base.tcss`` and ``screens.tcss`` come first; every other ``*.tcss``
+    here (one per screen, e.g. ``queues.tcss``) follows in name order.
+    """
+    first = [THEMES_DIR / name for name in _CSS_FILES]
+    rest = sorted(p for p in THEMES_DIR.glob("*.tcss") if p.name not in _CSS_FILES)
+    return first + rest
 
 
 def theme_names() -> list[str]:

@@ -23,7 +23,9 @@ def render_alert_list(alerts: Sequence[object], width: int, engine_ready: bool =
         style = "bold $alert-critical" if sev == "critical" else "bold $alert-warning"
         word = "CRIT" if sev == "critical" else "WARN"
         text = f"{getattr(a, 'summary', str(a))}"
-        lines.append(Content.assemble((f"▲ {word} ", style), (text[: max(0, width - 7)], "")))
+        room = max(0, width - 7)
+        text = text if len(text) <= room else text[: max(0, room - 1)] + "…"
+        lines.append(Content.assemble((f"▲ {word} ", style), (text, "")))
     return Content("\n").join(lines)
 
 
@@ -31,4 +33,16 @@ class AlertList(Panel):
     """Firing alerts; ``enter`` jumps to the screen that explains the first one."""
 
     SOURCE = "the alert engine: rules and thresholds from oos-tui.toml [alerts]"
-    TARGET = "alerts"
+    TARGET = None
+
+    first_alert: object | None = None
+    """The alert ``enter`` explains (set by the screen with each update)."""
+
+    def action_open(self) -> None:
+        """Go to the screen that explains the most urgent alert."""
+        alert = self.first_alert
+        if alert is None:
+            self.notify("no alert is firing", timeout=3)
+            return
+        target = getattr(alert, "target", "overview")
+        self.post_message(self.Opened(self, target, getattr(alert, "target_arg", "") or ""))

@@ -38,12 +38,13 @@ class Panel(Static, can_focus=True):
     """The screen (mode name) that explains this panel in detail."""
 
     class Opened(Message):
-        """The operator asked to open the detailed screen of this panel."""
+        """The operator asked to open the detailed screen of this panel (``arg``: what to show)."""
 
-        def __init__(self, panel: Panel, target: str) -> None:
+        def __init__(self, panel: Panel, target: str, arg: str = "") -> None:
             super().__init__()
             self.panel = panel
             self.target = target
+            self.arg = arg
 
     def __init__(self, title: str, *, id: str | None = None) -> None:
         super().__init__("", id=id, classes="panel", markup=False)

@@ -34,32 +34,53 @@ class StatusBar(Static):
 
     @staticmethod
     def _build(s: StatusLine, width: int) -> Content:
-        sep = (" │ ", "$text-muted")
-        parts: list[tuple[str, str]] = [
-            (" " + _shorten(s.workspace, 24), "bold"),
-            sep,
-            (
-                "RO" if s.mode == "read-only" else "RW",
-                "bold $warning" if s.mode == "read-only" else "",
-            ),
-            sep,
-            (s.schema, "$warning" if "newer" in s.schema or "no store" in s.schema else ""),
-            sep,
-            ("↻ " + s.refresh + (" stale" if s.stale else ""), "$warning" if s.stale else ""),
+        """Fit the fields into ``width``: low-priority fields give way first.
+
+        At 80 columns nothing essential may fall off: the store mode, alerts
+        and a failing source stay (the failure's text is cut, keeping its
+        start); the console's own cost, the schema, the unreadable count and
+        finally the workspace path give way.
+        """
+        ro = s.mode == "read-only"
+        newer = "newer" in s.schema or "no store" in s.schema
+        # (drop order: higher goes first, 0 never; text; style)
+        fields: list[tuple[int, str, str]] = [
+            (0, "RO" if ro else "RW", "bold $warning" if ro else ""),
+            (2 if not newer else 0, s.schema, "$warning" if newer else ""),
+            (1, "↻ " + s.refresh + (" stale" if s.stale else ""), "$warning" if s.stale else ""),
         ]
         if s.alerts:
             style = "bold $alert-critical" if s.alerts_critical else "bold $alert-warning"
-            parts += [sep, (f"▲ {s.alerts} alert{'s' if s.alerts != 1 else ''}", style)]
+            fields.append((0, f"▲ {s.alerts} alert{'s' if s.alerts != 1 else ''}", style))
         if s.unreadable:
-            parts += [sep, (f"? {s.unreadable} unreadable", "$sev-warning")]
+            fields.append((3, f"? {s.unreadable} unreadable", "$sev-warning"))
         if s.data_errors:
-            parts += [sep, (f"! {s.data_errors} data err", "$sev-warning")]
-        tail = [sep, (f"me {s.self_cpu} {s.self_mem}", "$text-muted")]
-        used = sum(len(t) for t, _ in parts) + sum(len(t) for t, _ in tail)
-        if s.problem and width - used > 12:
-            room = width - used - 5
-            parts += [sep, ("✕ " + _shorten(s.problem, room), "$sev-error")]
-        return Content.assemble(*parts, *tail)
+            fields.append((3, f"! {s.data_errors} data err", "$sev-warning"))
+        if s.problem:
+            fields.append((0, "✕ " + " ".join(s.problem.split()), "$sev-error"))
+        fields.append((4, f"me {s.self_cpu} {s.self_mem}".strip(), "$text-muted"))
+        sep = " │ "
+        path_min = 10
+
+        def length(items: list[tuple[int, str, str]]) -> int:
+            return sum(len(t) + len(sep) for _, t, _ in items) + 1
+
+        for drop in (4, 3, 2, 1):
+            if length(fields) + path_min <= width:
+                break
+            fields = [f for f in fields if f[0] != drop]
+        over = length(fields) + path_min - width
+        if over > 0 and s.problem:
+            i = next(i for i, f in enumerate(fields) if f[1].startswith("✕ "))
+            _, text, style = fields[i]
+            keep = max(10, len(text) - over)
+            fields[i] = (0, text[: keep - 1] + "…", style)
+        path_room = max(0, width - length(fields))
+        parts: list[tuple[str, str]] = [(" " + _shorten(s.workspace, path_room), "bold")]
+        for _p, text, style in fields:
+            parts.append((sep, "$text-muted"))
+            parts.append((text, style))
+        return Content.assemble(*parts)
 
 
 def _shorten(text: str, width: int) -> str:

@@ -46,9 +46,15 @@ def _error_line(err: ParseError) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print events then parse errors; exit 0 even when some lines were unreadable."""
+    """Print events then unreadable lines; exit 0 even when some lines were unreadable.
+
+    The same engine as the console: every file is indexed, the query is
+    searched with byte prefilters, and only the records printed are parsed.
+    """
+    from oos_tui.eventlog.access import RecordReader
+    from oos_tui.eventlog.search import Searcher
+    from oos_tui.eventlog.stream import EventStream
     from oos_tui.query import QueryError, compile_query
-    from oos_tui.sources.history import read_history
 
     if args.limit is not None and args.limit < 0:
         raise UsageError("--limit must be 0 or more")
@@ -58,22 +64,33 @@ def run(args: argparse.Namespace) -> int:
         query = compile_query(text) if text.strip() else None
     except QueryError as exc:
         raise UsageError(f"bad query: {exc}") from None
-    history = read_history(settings, match=query.matches if query else None)
-    events = history.events
-    errors = history.errors
-    if args.limit is not None:
-        events = events[-args.limit :] if args.limit else ()
-        errors = errors[-args.limit :] if args.limit else ()
-    out = Output(settings)
-    if args.json:
-        out.json_many(e.to_json() for e in events)
-        out.json_many(e.to_json() for e in errors)
-    else:
-        for e in events:
-            out.text(_text_line(e))
-        for err in errors:
-            out.text(_error_line(err))
-        if history.store_message:
-            out.text(f"! store: {history.store_message}")
-    out.flush()
+    stream = EventStream(settings, follow=False)
+    reader = RecordReader()
+    searcher = Searcher()
+    try:
+        view = stream.run_until_ready()
+        refs = searcher.search(view, query).refs if query else view.order.array()
+        if args.limit is not None:
+            refs = refs[len(refs) - args.limit :] if args.limit else refs[:0]
+        events: list[Event] = []
+        errors: list[ParseError] = []
+        for ref in refs.tolist():
+            rec = reader.record(view, ref)
+            (errors if isinstance(rec, ParseError) else events).append(rec)  # type: ignore[arg-type]
+        out = Output(settings)
+        if args.json:
+            out.json_many(e.to_json() for e in events)
+            out.json_many(e.to_json() for e in errors)
+        else:
+            for e in events:
+                out.text(_text_line(e))
+            for err in errors:
+                out.text(_error_line(err))
+            for problem in view.problems:
+                out.text(f"! {problem}")
+        out.flush()
+    finally:
+        stream.close()
+        reader.close()
+        searcher.close()
     return 0

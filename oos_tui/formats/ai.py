@@ -79,6 +79,7 @@ class AiFormat(LogFormat):
 
     name = "ai"
     kind = _KIND
+    ts_prefixes = (b'{"timestamp":"', b'{"timestamp": "')
 
     def parse(
         self, raw: bytes, file: str, line: int, offset: int | None = None

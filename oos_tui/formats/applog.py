@@ -58,6 +58,7 @@ class AppFormat(LogFormat):
 
     name = "app"
     kind = _KIND
+    ts_prefixes = (b'{"timestamp":"', b'{"timestamp": "')
 
     def parse(
         self, raw: bytes, file: str, line: int, offset: int | None = None

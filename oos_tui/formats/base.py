@@ -55,6 +55,13 @@ class LogFormat(abc.ABC):
     """The :class:`~oos_tui.models.SourceKind` value of its events."""
     multiline: ClassVar[bool] = False
     """True when a record may span lines (see :meth:`starts_record`)."""
+    ts_prefixes: ClassVar[tuple[bytes, ...]] = ()
+    """Byte prefixes after which a line's ISO timestamp usually starts.
+
+    Lets the event index read millions of timestamps with numpy
+    (:mod:`oos_tui.eventlog.vts`); a line matching none of them, or whose
+    time has another shape, falls back to :meth:`timestamp`.
+    """
 
     @abc.abstractmethod
     def parse(

@@ -65,6 +65,7 @@ class PyLogFormat(LogFormat):
 
     name = "pylog"
     kind = _KIND
+    ts_prefixes = (b"",)
     multiline = True
 
     def parse(

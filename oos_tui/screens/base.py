@@ -90,9 +90,13 @@ class ConsoleScreen(Screen):
         return True
 
     def on_filter_bar_updated(self, event: FilterBar.Updated) -> None:
+        self.filter_changed(event.text)
+
+    def filter_changed(self, text: str) -> None:
+        """The ``/`` text settled: filter the target list (screens may do more)."""
         target = getattr(self, "_filter_target", None)
-        if target is not None:
-            target.apply_filter(event.text)  # type: ignore[attr-defined]
+        if target is not None and hasattr(target, "apply_filter"):
+            target.apply_filter(text)
 
     def on_filter_bar_closed(self, event: FilterBar.Closed) -> None:
         target = getattr(self, "_filter_target", None)

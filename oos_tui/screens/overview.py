@@ -66,6 +66,7 @@ class OverviewScreen(ConsoleScreen):
         p.show(render_pipeline_status(state.pipeline, state.pipeline_scan, p.inner_width))
         a = self.query_one(AlertList)
         a.show(render_alert_list(state.alerts, a.inner_width, self.oos_app.alerts_ready))
+        a.first_alert = state.alerts[0] if state.alerts else None
         e = self.query_one(LatestErrors)
         e.show(render_latest_errors(state.latest_errors, e.inner_width, e.content_region.height))
 
@@ -76,4 +77,4 @@ class OverviewScreen(ConsoleScreen):
             self.set_where_from(widget.SOURCE)
 
     def on_resize(self) -> None:
-        self.show_body(self.oos_app.state, self.oos_app.clock.now())
+        self.show_state(self.oos_app.state)

@@ -1,0 +1,635 @@
+"""Every source of a workspace as one stream of events, merged by time.
+
+:class:`EventStream` is owned by one worker thread. Each :meth:`~EventStream.step`
+does a bounded piece of work, in this order of urgency:
+
+1. a quick window of the newest lines of each live file, so the newest events
+   are on screen at once even when ``oos.log`` has millions of lines;
+2. the full byte-offset index of every file (rotated ones too), 32 MB at a time;
+3. once history is indexed: one merge of everything by time, then following —
+   each live file's :class:`~oos_tui.sources.tail.Tailer` (which drains a
+   rotated file before switching to its successor) and the store's ``events``
+   table by rowid, with new records merged into the tail of the order.
+
+After each step the caller gets a :class:`StreamUpdate`: an immutable
+:class:`StreamView` for the UI and search, plus the newly arrived events
+(parsed once, here) for everything live: the pipeline counters, the latest
+errors, the alert engine and open filters.
+
+A record is named by a *ref*: ``src << 40 | index`` where ``src`` is the
+file's slot in :attr:`StreamView.files`, or :data:`STORE_SRC` for a row of the
+store's events table (``index`` is then its position in the store view).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from oos_tui.config import Settings
+from oos_tui.eventlog.chunked import Chunked, Frozen, Growable
+from oos_tui.eventlog.index import FileIndex, FileView
+from oos_tui.formats import get_format
+from oos_tui.models import Event, ParseError
+from oos_tui.sources.discovery import SourceFile, discover
+from oos_tui.sources.records import RecordAssembler
+from oos_tui.sources.tail import RawLine, Tailer, TailNote
+
+__all__ = ["REF_SHIFT", "STORE_SRC", "EventStream", "StoreView", "StreamUpdate", "StreamView"]
+
+REF_SHIFT = 40
+REF_MASK = (1 << REF_SHIFT) - 1
+STORE_SRC = 0xFFFF
+_WINDOW_BYTES = 256 * 1024
+_WINDOW_MIN_FILE = 8 * 1024 * 1024
+_QUIET_FLUSH = 1.0
+_MAX_NEW_EVENTS = 20_000
+_LATE_NEWS_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StoreView:
+    """The rows of the store's ``events`` table known so far: rowid and time of each."""
+
+    path: str
+    rowids: Frozen
+    ts: Frozen
+
+    @property
+    def count(self) -> int:
+        """Number of rows."""
+        return self.rowids.length
+
+
+@dataclass(frozen=True)
+class StreamView:
+    """An immutable view of the whole stream: sources and the merged order."""
+
+    version: int
+    files: tuple[FileView | None, ...]
+    store: StoreView | None
+    order: Chunked
+    ready: bool
+    progress: float
+    problems: tuple[str, ...] = ()
+
+    @property
+    def total(self) -> int:
+        """Events in the merged order."""
+        return self.order.length
+
+    def source(self, ref: int) -> FileView | StoreView | None:
+        """The file (or the store) a ref points into."""
+        src = ref >> REF_SHIFT
+        if src == STORE_SRC:
+            return self.store
+        return self.files[src] if src < len(self.files) else None
+
+    def ts_of(self, refs: np.ndarray) -> np.ndarray:
+        """Timestamps of many refs at once."""
+        refs = np.asarray(refs, dtype=np.int64)
+        out = np.zeros(refs.shape[0])
+        srcs = refs >> REF_SHIFT
+        for src in np.unique(srcs):
+            sel = srcs == src
+            view = self.store if src == STORE_SRC else self.files[int(src)]
+            if view is not None:
+                out[sel] = view.ts.take(refs[sel] & REF_MASK)
+        return out
+
+
+@dataclass(frozen=True)
+class StreamUpdate:
+    """One step's result: the new view and what arrived live (with their refs)."""
+
+    view: StreamView
+    events: tuple[Event, ...] = ()
+    refs: tuple[int, ...] = ()
+    errors: tuple[ParseError, ...] = ()
+    notes: tuple[TailNote, ...] = ()
+    more: bool = False
+
+
+@dataclass
+class _Arrivals:
+    """What one follow step found: records to merge, and the parsed events among them."""
+
+    merge_refs: list[int] = field(default_factory=list)
+    merge_ts: list[float] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    refs: list[int] = field(default_factory=list)
+    errors: list[ParseError] = field(default_factory=list)
+    notes: list[TailNote] = field(default_factory=list)
+
+
+@dataclass
+class _Group:
+    """One live file and the generations it has had (rotations)."""
+
+    source: SourceFile
+    index: FileIndex
+    tailer: Tailer | None = None
+    assembler: RecordAssembler | None = None
+    line_delta: int = 0
+    last_data: float = field(default_factory=time.monotonic)
+
+
+def _last_line_end(path: Path) -> tuple[int, tuple[int, int] | None]:
+    """Offset just after the last newline, and the file identity (dev, inode)."""
+    try:
+        with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            pos = st.st_size
+            while pos > 0:
+                step = min(pos, 1 << 16)
+                chunk = os.pread(fh.fileno(), step, pos - step)
+                cut = chunk.rfind(b"\n")
+                if cut >= 0:
+                    return pos - step + cut + 1, (st.st_dev, st.st_ino)
+                pos -= step
+            return 0, (st.st_dev, st.st_ino)
+    except OSError:
+        return 0, None
+
+
+def _window_start(path: Path, end: int) -> int:
+    """A line start about ``_WINDOW_BYTES`` before ``end``."""
+    start = max(0, end - _WINDOW_BYTES)
+    if start == 0:
+        return 0
+    with open(path, "rb") as fh:
+        chunk = os.pread(fh.fileno(), min(end - start, 1 << 16), start)
+    cut = chunk.find(b"\n")
+    return start + cut + 1 if cut >= 0 else end
+
+
+class EventStream:
+    """The merged, followed, searchable stream of one workspace (one worker thread only).
+
+    Args:
+        settings: the workspace.
+        include_store: also merge the store's ``events`` table.
+        rediscover_seconds: how often to look for new log files.
+        follow: False for a one-shot reader (the CLI): history only.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        include_store: bool = True,
+        rediscover_seconds: float = 2.0,
+        follow: bool = True,
+    ) -> None:
+        self._settings = settings
+        self._include_store = include_store
+        self._rediscover = rediscover_seconds
+        self._follow = follow
+        self._files: list[FileIndex | None] = []
+        self._groups: dict[str, _Group] = {}
+        self._known: set[tuple[int, int]] = set()
+        self._windows: list[FileIndex] = []
+        self._order = Chunked.empty(np.int64)
+        self._order_ts_last = -math.inf
+        self._merged = False
+        self._version = 0
+        self._last_discovery = -math.inf
+        self._store_rowids = Growable(np.int64)
+        self._store_ts = Growable(np.float64)
+        self._store_last = 0
+        self._store_conn: sqlite3.Connection | None = None
+        self._store_ident: tuple[int, int] | None = None
+        self._problems: dict[str, str] = {}
+        self._view: StreamView | None = None
+        self._started = False
+        self._in_order: set[int] = set()
+
+    # -- names -------------------------------------------------------------------
+
+    def _display(self, path: Path | str) -> str:
+        p = Path(path)
+        try:
+            return p.relative_to(self._settings.workspace).as_posix()
+        except ValueError:
+            return str(p)
+
+    # -- discovery -----------------------------------------------------------------
+
+    def _discover(self) -> bool:
+        """Register new files; True when something new was found."""
+        self._last_discovery = time.monotonic()
+        found = False
+        for src in discover(self._settings):
+            if src.live and src.group in self._groups:
+                continue
+            end, ident = _last_line_end(src.path) if src.live else (None, None)
+            if ident is None:
+                try:
+                    st = src.path.stat()
+                    ident = (st.st_dev, st.st_ino)
+                except OSError:
+                    continue
+            if ident in self._known:
+                continue
+            self._known.add(ident)
+            fmt = get_format(src.format)
+            index = FileIndex(
+                len(self._files),
+                src.path,
+                self._display(src.path),
+                fmt,
+                live=src.live,
+                stop_at=end,
+                ident=ident,
+            )
+            self._files.append(index)
+            found = True
+            if src.live and self._follow:
+                group = _Group(src, index)
+                group.tailer = Tailer(
+                    src.path,
+                    start_offset=end or 0,
+                    max_line_bytes=self._settings.events.max_line_bytes,
+                )
+                if fmt.multiline:
+                    group.assembler = RecordAssembler(fmt.starts_record)
+                self._groups[src.group] = group
+                if self._started and self._merged:
+                    continue
+                if not self._started and end and end >= _WINDOW_MIN_FILE:
+                    start = _window_start(src.path, end)
+                    window = FileIndex(
+                        index.src,
+                        src.path,
+                        index.display,
+                        fmt,
+                        live=True,
+                        stop_at=end,
+                        start_at=start,
+                        ident=ident,
+                    )
+                    self._windows.append(window)
+        self._started = True
+        return found
+
+    # -- the store's events table --------------------------------------------------
+
+    def _store_rows(self, after: int, limit: int) -> list[tuple]:
+        from oos_tui.store.rows import select_list
+
+        path = self._settings.store_path
+        try:
+            st = path.stat()
+        except OSError:
+            self._close_store()
+            return []
+        ident = (st.st_dev, st.st_ino)
+        if self._store_conn is None or ident != self._store_ident:
+            self._close_store()
+            from oos_tui.store.connection import open_ro_sync
+
+            self._store_conn = open_ro_sync(path)
+            self._store_ident = ident
+            if after:
+                # A replaced store (restore) starts over.
+                self._store_rowids = Growable(np.int64)
+                self._store_ts = Growable(np.float64)
+                self._store_last = after = 0
+                self._merged = False
+        sql = (
+            f"SELECT {select_list('events', rowid=True)} FROM events "
+            "WHERE rowid > ? ORDER BY rowid LIMIT ?"
+        )
+        return self._store_conn.execute(sql, (after, limit)).fetchall()
+
+    def _close_store(self) -> None:
+        if self._store_conn is not None:
+            self._store_conn.close()
+            self._store_conn = None
+
+    def _poll_store(self, limit: int = 50_000) -> tuple[list[Event], list[int]]:
+        if not self._include_store:
+            return [], []
+        from oos_tui.store.rows import store_event_from_row, store_event_to_event
+
+        try:
+            rows = self._store_rows(self._store_last, limit)
+        except sqlite3.Error as exc:
+            self._problems["store events"] = str(exc).splitlines()[0]
+            self._close_store()
+            return [], []
+        self._problems.pop("store events", None)
+        if not rows:
+            return [], []
+        events = [store_event_to_event(store_event_from_row(r)) for r in rows]
+        base = self._store_rowids.length
+        self._store_rowids.append(np.array([r[0] for r in rows], dtype=np.int64))
+        ts = np.array([e.ts for e in events], dtype=np.float64)
+        ts[np.isnan(ts)] = 0.0
+        self._store_ts.append(ts)
+        self._store_last = int(rows[-1][0])
+        refs = [(STORE_SRC << REF_SHIFT) | (base + i) for i in range(len(rows))]
+        return events, refs
+
+    # -- merging -------------------------------------------------------------------
+
+    def _merge_all(self) -> None:
+        refs, stamps = [], []
+        for index in self._files:
+            if index is None:
+                continue
+            view = index.view()
+            if view.count:
+                refs.append((view.src << REF_SHIFT) + np.arange(view.count, dtype=np.int64))
+                stamps.append(view.ts.array())
+        if self._store_rowids.length:
+            n = self._store_rowids.length
+            refs.append((STORE_SRC << REF_SHIFT) + np.arange(n, dtype=np.int64))
+            stamps.append(self._store_ts.snapshot().array())
+        if refs:
+            all_refs = np.concatenate(refs)
+            all_ts = np.concatenate(stamps)
+            order = np.argsort(all_ts, kind="stable")
+            self._order = Chunked.of(all_refs[order], np.int64)
+            self._order_ts_last = float(all_ts[order[-1]])
+        else:
+            self._order = Chunked.empty(np.int64)
+        self._merged = True
+        self._in_order = {f.src for f in self._files if f is not None}
+        self._windows.clear()
+
+    def _merge_new(self, refs: list[int], ts: list[float]) -> None:
+        if not refs:
+            return
+        new_refs = np.asarray(refs, dtype=np.int64)
+        new_ts = np.asarray(ts, dtype=np.float64)
+        order = np.argsort(new_ts, kind="stable")
+        new_refs, new_ts = new_refs[order], new_ts[order]
+        lowest = float(new_ts[0])
+        if lowest >= self._order_ts_last:
+            self._order = self._order.append(new_refs)
+        else:
+            # Late arrivals: re-sort only the tail of the order newer than them.
+            view = self._make_view()
+            start = self._order.length
+            step = 1024
+            while start > 0:
+                lo = max(0, start - step)
+                tail_ts = view.ts_of(self._order.slice(lo, start))
+                if tail_ts.size and float(tail_ts.min()) <= lowest:
+                    start = lo + int(np.searchsorted(tail_ts, lowest, side="right"))
+                    break
+                start = lo
+                step *= 2
+            tail = self._order.slice(start, self._order.length)
+            both = np.concatenate([tail, new_refs])
+            both_ts = np.concatenate([view.ts_of(tail), new_ts])
+            resort = np.argsort(both_ts, kind="stable")
+            self._order = self._order.replace_tail(start, both[resort])
+        self._order_ts_last = max(self._order_ts_last, float(new_ts[-1]))
+
+    def _merge_late_files(self, out: _Arrivals) -> None:
+        """Files found after the first merge join the order; a new live file's lines are news."""
+        for index in self._files:
+            if index is None or index.src in self._in_order or not index.complete:
+                continue
+            self._in_order.add(index.src)
+            view = index.view()
+            refs = (view.src << REF_SHIFT) + np.arange(view.count, dtype=np.int64)
+            out.merge_refs.extend(refs.tolist())
+            out.merge_ts.extend(view.ts.array().tolist())
+            if view.live and view.end <= _LATE_NEWS_BYTES:
+                self._parse_all(view, refs, out)
+
+    def _parse_all(self, view: FileView, refs: np.ndarray, out: _Arrivals) -> None:
+        fmt = get_format(view.format)
+        try:
+            data = Path(view.path).read_bytes()[: view.end]
+        except OSError:
+            return
+        for i, ref in enumerate(refs.tolist()):
+            start, stop = view.span(i)
+            raw = data[start:stop]
+            if not raw.strip():
+                continue
+            parsed = fmt.parse(raw, view.display, view.line_of(i) or i + 1, start)
+            if isinstance(parsed, ParseError):
+                out.errors.append(parsed)
+            else:
+                out.events.append(parsed)
+                out.refs.append(ref)
+
+    # -- following -----------------------------------------------------------------
+
+    def _new_generation(self, group: _Group, path: str) -> FileIndex:
+        fmt = group.index.fmt
+        live = path == str(group.source.path)
+        index = FileIndex(
+            len(self._files), Path(path), self._display(path), fmt, live=live, stop_at=0
+        )
+        index.build()
+        try:
+            st = os.stat(path)
+            index.ident = (st.st_dev, st.st_ino)
+            self._known.add(index.ident)
+        except OSError:
+            pass
+        self._files.append(index)
+        self._in_order.add(index.src)  # its records join the order as they are followed
+        return index
+
+    def _follow_group(self, group: _Group, out: _Arrivals) -> bool:
+        """Poll one live file's follower; new records go to the index and to ``out``."""
+        assert group.tailer is not None
+        batch = group.tailer.poll()
+        out.notes.extend(batch.notes)
+        records: list[RawLine] = list(batch.lines)
+        now = time.monotonic()
+        if group.assembler is not None:
+            records = group.assembler.feed(records)
+            rotated = any(n.kind in ("rotated", "truncated", "deleted") for n in batch.notes)
+            quiet = not batch.lines and now - group.last_data >= _QUIET_FLUSH
+            if group.assembler.pending and (rotated or quiet):
+                records.extend(group.assembler.flush())
+        if batch.lines:
+            group.last_data = now
+        if any(n.kind == "truncated" for n in batch.notes):
+            # Copytruncate: the old bytes are gone from this file (discovery finds
+            # the copy, if one was made); this generation can no longer be read.
+            self._files[group.index.src] = None
+            self._merged = False
+            group.index = self._new_generation(group, str(group.source.path))
+            group.line_delta = 0
+        live_path = str(group.source.path)
+        current = group.index
+        pending: list[tuple[RawLine, int]] = []
+        for rec in records:
+            if not rec.data.strip():
+                continue
+            end = current.view().end
+            if rec.path != str(current.path):
+                self._flush(current, pending, out)
+                if str(current.path) == live_path and rec.offset + 1 >= end:
+                    # The file we were reading was renamed; these are its last lines.
+                    current.rename(Path(rec.path), self._display(rec.path))
+                else:
+                    current = self._new_generation(group, rec.path)
+            elif current.view().count and rec.offset + 1 < end:
+                self._flush(current, pending, out)
+                current = self._new_generation(group, rec.path)
+            delta = group.line_delta if current is group.index else 0
+            pending.append((rec, rec.number + delta))
+        self._flush(current, pending, out)
+        if current is not group.index:
+            group.index = current
+            group.line_delta = 0
+        group.index.set_end(group.tailer.offset)
+        return batch.more
+
+    def _flush(self, index: FileIndex, pending: list[tuple[RawLine, int]], out: _Arrivals) -> None:
+        if not pending:
+            return
+        base = index.view().count
+        stamps = index.add_records(pending)
+        for k, ((rec, number), ts) in enumerate(zip(pending, stamps, strict=True)):
+            ref = (index.src << REF_SHIFT) | (base + k)
+            out.merge_refs.append(ref)
+            out.merge_ts.append(float(ts))
+            parsed = index.fmt.parse(rec.data, index.display, number, rec.offset)
+            if isinstance(parsed, ParseError):
+                out.errors.append(parsed)
+            else:
+                out.events.append(parsed)
+                out.refs.append(ref)
+        pending.clear()
+
+    # -- the step ------------------------------------------------------------------
+
+    def step(self, budget: int = 32 * 1024 * 1024) -> StreamUpdate:
+        """Do one bounded piece of work and report the result."""
+        out = _Arrivals()
+        more = False
+        changed = False
+        if time.monotonic() - self._last_discovery >= self._rediscover and self._discover():
+            changed = True
+        windows_now = False
+        for window in self._windows:
+            if not window.complete:
+                window.build(budget)
+                changed = windows_now = True
+        # The step that builds the quick windows publishes them at once: the
+        # newest events go on screen before any of the full index is built.
+        pending = (
+            [] if windows_now else [f for f in self._files if f is not None and not f.complete]
+        )
+        if pending:
+            changed = True
+            index = pending[0]
+            try:
+                index.build(budget)
+                self._problems.pop(index.display, None)
+            except OSError as exc:
+                self._problems[index.display] = f"{index.display}: {exc.strerror or exc}"
+                index.skip()
+            more = any(f is not None and not f.complete for f in self._files)
+        if windows_now:
+            more = True
+        elif not more and not self._merged:
+            changed = True
+            self._poll_store(limit=10_000_000)
+            for group in self._groups.values():
+                group.line_delta = group.index.lines_indexed
+            self._merge_all()
+        elif not more and self._follow:
+            self._merge_late_files(out)
+            for group in self._groups.values():
+                try:
+                    more |= self._follow_group(group, out)
+                except OSError as exc:
+                    self._problems[group.source.group] = f"{group.source.group}: {exc}"
+            store_events, store_refs = self._poll_store()
+            out.events.extend(store_events)
+            out.refs.extend(store_refs)
+            out.merge_refs.extend(store_refs)
+            out.merge_ts.extend(e.ts if e.ts == e.ts else 0.0 for e in store_events)
+            if not self._merged:
+                self._merge_all()
+            else:
+                self._merge_new(out.merge_refs, out.merge_ts)
+        if changed or out.merge_refs or out.notes:
+            self._version += 1
+            self._view = None
+        view = self._make_view()
+        events, refs = out.events, out.refs
+        if len(events) > _MAX_NEW_EVENTS:
+            events, refs = events[-_MAX_NEW_EVENTS:], refs[-_MAX_NEW_EVENTS:]
+        return StreamUpdate(
+            view, tuple(events), tuple(refs), tuple(out.errors), tuple(out.notes), more
+        )
+
+    def _make_view(self) -> StreamView:
+        if self._view is not None:
+            return self._view
+        if self._merged or not self._windows:
+            files = tuple(f.view() if f is not None else None for f in self._files)
+            order = self._order
+        else:
+            # Still indexing: show the quick windows of the newest lines.
+            slots: list[FileView | None] = [None] * len(self._files)
+            refs, stamps = [], []
+            for window in self._windows:
+                v = window.view()
+                slots[v.src] = v
+                refs.append((v.src << REF_SHIFT) + np.arange(v.count, dtype=np.int64))
+                stamps.append(v.ts.array())
+            files = tuple(slots)
+            if refs:
+                all_refs, all_ts = np.concatenate(refs), np.concatenate(stamps)
+                order = Chunked.of(all_refs[np.argsort(all_ts, kind="stable")], np.int64)
+            else:
+                order = Chunked.empty(np.int64)
+        done, total = 0, 0
+        for f in self._files:
+            if f is not None:
+                d, t = f.progress
+                done, total = done + d, total + t
+        store = None
+        if self._store_rowids.length or self._include_store:
+            store = StoreView(
+                str(self._settings.store_path),
+                self._store_rowids.snapshot(),
+                self._store_ts.snapshot(),
+            )
+        self._view = StreamView(
+            version=self._version,
+            files=files,
+            store=store,
+            order=order,
+            ready=self._merged,
+            progress=1.0 if not total else done / total,
+            problems=tuple(self._problems.values()),
+        )
+        return self._view
+
+    def run_until_ready(self, *, progress: Callable[[float], None] | None = None) -> StreamView:
+        """Index everything now (the CLI's one-shot path)."""
+        while True:
+            update = self.step()
+            if progress is not None:
+                progress(update.view.progress)
+            if update.view.ready and not update.more:
+                return update.view
+
+    def close(self) -> None:
+        """Close followers and the store connection."""
+        for group in self._groups.values():
+            if group.tailer is not None:
+                group.tailer.close()
+        self._close_store()

@@ -1,0 +1,366 @@
+"""Events: every source in one live stream, with search, histogram, detail and trace."""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+import numpy as np
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Static
+from textual.worker import get_current_worker
+
+from oos_tui.eventlog.search import SearchCancelled, Searcher, SearchResult
+from oos_tui.eventlog.stream import StreamView
+from oos_tui.models import Event
+from oos_tui.query import Query, QueryError, compile_query
+from oos_tui.screens.base import ConsoleScreen
+from oos_tui.state import ConsoleState
+from oos_tui.widgets.event_detail import EventDetail
+from oos_tui.widgets.event_list import EventList
+from oos_tui.widgets.filter_bar import FilterBar
+from oos_tui.widgets.histogram import Histogram, bucket
+
+__all__ = ["EventsScreen"]
+
+_SEVERITY_QUERIES = {"error": "severity>=error", "warning": "severity:warning"}
+_LIVE_SEARCH_SECONDS = 0.3
+_SEVERITY_SECONDS = 2.0
+
+
+class EventsScreen(ConsoleScreen):
+    """The stream, filtered live by the search language; ``t`` traces, ``enter`` shows detail."""
+
+    MODE: ClassVar[str] = "events"
+    AUTO_FOCUS = "EventList"
+    FILTER_HINT = '/query  e.g. type:FAIL source:Tech* since:15m -kind:ai "time out"'
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("m", "toggle_mode", "Only/mark matches", id="events.mode"),
+    ]
+
+    class SearchDone(Message):
+        """A search finished (or failed with a one-line reason)."""
+
+        def __init__(
+            self, text: str, result: SearchResult | None, error: str | None = None
+        ) -> None:
+            super().__init__()
+            self.text = text
+            self.result = result
+            self.error = error
+
+    class SeverityIndex(Message):
+        """Refs of warnings and errors in the current view (for e/E and the histogram)."""
+
+        def __init__(self, version: int, errors: np.ndarray, warnings: np.ndarray) -> None:
+            super().__init__()
+            self.version = version
+            self.errors = errors
+            self.warnings = warnings
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._searcher = Searcher()
+        self._sev_searcher = Searcher(cache_queries=2)
+        self._view: StreamView | None = None
+        self._text = ""
+        self._query: Query | None = None
+        self._result: SearchResult | None = None
+        self._error: str | None = None
+        self._searching = False
+        self._only_matches = True
+        self._errors = np.empty(0, dtype=np.int64)
+        self._warnings = np.empty(0, dtype=np.int64)
+        self._sev_version = -1
+        self._last_live_search = 0.0
+        self._last_sev = 0.0
+        self._hist_due = True
+
+    def compose_body(self) -> ComposeResult:
+        yield Histogram(id="histogram")
+        yield Static("", id="events-info", markup=False)
+        yield EventList(id="event-list")
+        yield EventDetail(id="event-detail")
+
+    def on_mount(self) -> None:
+        self.query_one(EventDetail).display = False
+
+    # -- state in -----------------------------------------------------------------
+
+    def show_body(self, state: ConsoleState, now: float) -> None:
+        view = state.stream
+        if view is None or view is self._view:
+            self._render_info()
+            return
+        self._view = view
+        self._hist_due = True
+        if self._query is None:
+            self.query_one(EventList).show(view)
+        else:
+            self.query_one(EventList).show(view, self._filtered_refs(view))
+            if time.monotonic() - self._last_live_search >= _LIVE_SEARCH_SECONDS:
+                self._last_live_search = time.monotonic()
+                self._search(self._text, view)
+        if view.ready and time.monotonic() - self._last_sev >= _SEVERITY_SECONDS:
+            self._last_sev = time.monotonic()
+            self._severity_index(view)
+        self._update_histogram()
+        self._render_info()
+
+    def _filtered_refs(self, view: StreamView) -> np.ndarray | None:
+        if self._result is None:
+            return np.empty(0, dtype=np.int64)
+        return self._result.refs if self._only_matches else None
+
+    # -- the query ----------------------------------------------------------------
+
+    def filter_target(self):  # type: ignore[override]
+        return self.query_one(EventList)
+
+    def open_filter(self) -> bool:
+        self._filter_target = self.query_one(EventList)
+        self.query_one(FilterBar).open(self._text)
+        return True
+
+    def filter_changed(self, text: str) -> None:
+        self.set_query(text)
+
+    def apply_command_argument(self, arg: str) -> None:
+        """``:events QUERY`` lands here."""
+        self.set_query(arg)
+
+    def set_query(self, text: str) -> None:
+        """Compile and run ``text``; an invalid query is reported and the last results stay."""
+        text = text.strip()
+        if not text:
+            self._text, self._query, self._result, self._error = "", None, None, None
+            self.workers.cancel_group(self, "search")
+            self._searching = False
+            lst = self.query_one(EventList)
+            lst.set_marks(set(), None)
+            if self._view is not None:
+                lst.show(self._view)
+            self._hist_due = True
+            self._update_histogram()
+            self._render_info()
+            return
+        try:
+            query = compile_query(text, now=self.oos_app.clock.now())
+        except QueryError as exc:
+            self._error = str(exc)
+            self._render_info()
+            return
+        self._error = None
+        self._text, self._query = text, query
+        if self._view is not None:
+            self._search(text, self._view)
+        self._render_info()
+
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    def _search(self, text: str, view: StreamView) -> None:
+        worker = get_current_worker()
+        query = self._query
+        if query is None or query.text != text:
+            return
+        self._searching = True
+        try:
+            result = self._searcher.search(view, query, cancelled=lambda: worker.is_cancelled)
+        except SearchCancelled:
+            return
+        except Exception as exc:  # an unreadable file mid-search: say so, keep the old results
+            self.post_message(self.SearchDone(text, None, f"search failed: {exc}"))
+            return
+        if not worker.is_cancelled:
+            self.post_message(self.SearchDone(text, result))
+
+    @on(SearchDone)
+    def _search_done(self, message: SearchDone) -> None:
+        if message.text != self._text:
+            return
+        self._searching = False
+        if message.result is None:
+            self._error = message.error
+        else:
+            self._result = message.result
+            lst = self.query_one(EventList)
+            if self._view is not None:
+                lst.show(self._view, self._filtered_refs(self._view))
+            marks = set() if self._only_matches else set(message.result.refs.tolist())
+            query = self._query
+            lst.set_marks(marks, query.highlights if query is not None else None)
+            self._hist_due = True
+            self._update_histogram()
+        self._render_info()
+
+    def action_toggle_mode(self) -> None:
+        """Show only the matches, or everything with the matches marked (n/N jump between them)."""
+        self._only_matches = not self._only_matches
+        lst = self.query_one(EventList)
+        if self._view is not None and self._query is not None:
+            lst.show(self._view, self._filtered_refs(self._view))
+            marks = (
+                set()
+                if self._only_matches or self._result is None
+                else set(self._result.refs.tolist())
+            )
+            lst.set_marks(marks, self._query.highlights)
+        self._render_info()
+
+    # -- severity index, histogram ----------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="severity", exit_on_error=False)
+    def _severity_index(self, view: StreamView) -> None:
+        worker = get_current_worker()
+        found = {}
+        try:
+            for name, text in _SEVERITY_QUERIES.items():
+                found[name] = self._sev_searcher.search(
+                    view, compile_query(text), cancelled=lambda: worker.is_cancelled
+                ).refs
+        except SearchCancelled:
+            return
+        except Exception:
+            return
+        self.post_message(self.SeverityIndex(view.version, found["error"], found["warning"]))
+
+    @on(SeverityIndex)
+    def _severity_ready(self, message: SeverityIndex) -> None:
+        self._errors, self._warnings = message.errors, message.warnings
+        self._sev_version = message.version
+        self._hist_due = True
+        self._update_histogram()
+
+    def _update_histogram(self) -> None:
+        view = self._view
+        hist = self.query_one(Histogram)
+        if view is None or not self._hist_due:
+            return
+        self._hist_due = False
+        lst = self.query_one(EventList)
+        if self._query is not None and self._result is not None:
+            refs = self._result.refs
+            errs = np.intersect1d(self._errors, refs, assume_unique=True)
+            warns = np.intersect1d(self._warnings, refs, assume_unique=True)
+        else:
+            refs, errs, warns = view.order.array(), self._errors, self._warnings
+        ts = view.ts_of(refs)
+        cursor = lst.selected_ref
+        cursor_ts = lst.ts_of(cursor) if cursor is not None else None
+        width = max(10, hist.size.width - 5)
+        hist.show(bucket(ts, view.ts_of(warns), view.ts_of(errs), width, cursor_ts))
+
+    # -- info line ----------------------------------------------------------------------
+
+    def _render_info(self) -> None:
+        lst = self.query_one(EventList)
+        view = self._view
+        parts: list[tuple[str, str]] = []
+        if view is None:
+            parts.append(("reading the logs…", "$text-muted"))
+        elif not view.ready:
+            parts.append((f"indexing {view.progress * 100:.0f}% (newest lines shown) ", "$warning"))
+        if self._text:
+            parts.append((f"/{self._text} ", "bold"))
+            if self._searching or (self._result is None and self._error is None):
+                parts.append(("searching… ", "$text-muted"))
+            if self._result is not None and view is not None:
+                mode = "shown" if self._only_matches else "marked (n/N)"
+                parts.append((f"{self._result.count:,} of {view.total:,} {mode} ", ""))
+        elif view is not None:
+            parts.append((f"{view.total:,} events ", ""))
+        if self._error:
+            parts.append((f"✕ {self._error} (previous results kept) ", "$sev-error"))
+        if lst.paused:
+            parts.append((f"‖ paused, {lst.arrived} new · p resumes", "bold $warning"))
+        elif lst.following:
+            parts.append(("● following", "$success"))
+        else:
+            parts.append((f"▲ {lst.arrived} new · f follows", "$warning"))
+        self.query_one("#events-info", Static).update(Content.assemble(*parts))
+
+    # -- list requests ------------------------------------------------------------------
+
+    @on(EventList.CursorMoved)
+    def _cursor_moved(self, message: EventList.CursorMoved) -> None:
+        lst = self.query_one(EventList)
+        if message.ref is not None:
+            rec = lst.record(message.ref)
+            where = getattr(rec, "file", None) or "?"
+            line = getattr(rec, "line", None)
+            self.set_where_from(f"{where}:{line}" if line else where)
+            detail = self.query_one(EventDetail)
+            if detail.display:
+                detail.show(rec, lst.ts_of(message.ref))
+        self._hist_due = True
+        self._update_histogram()
+        self._render_info()
+
+    @on(EventList.Requested)
+    def _requested(self, message: EventList.Requested) -> None:
+        lst = self.query_one(EventList)
+        if message.what == "detail":
+            detail = self.query_one(EventDetail)
+            detail.display = not detail.display
+            if detail.display and message.ref is not None:
+                detail.show(lst.record(message.ref), lst.ts_of(message.ref))
+        elif message.what == "trace":
+            self._trace(message.ref)
+        elif message.what in ("match", "error"):
+            self._jump(message.what, message.ref, message.direction)
+
+    def _jump(self, what: str, ref: int | None, direction: int) -> None:
+        lst = self.query_one(EventList)
+        if what == "match" and (self._query is None or self._only_matches):
+            if self._query is None:
+                self.notify("no query: type / to search", timeout=3)
+            else:
+                lst.action_cursor(direction)
+            return
+        targets = (
+            self._errors
+            if what == "error"
+            else (self._result.refs if self._result is not None else None)
+        )
+        if targets is None or targets.size == 0:
+            self.notify("no errors indexed yet" if what == "error" else "no matches", timeout=3)
+            return
+        if self._view is None:
+            return
+        here = lst.ts_of(ref) if ref is not None else -np.inf
+        ts = self._view.ts_of(targets)
+        order = np.lexsort((targets, ts))
+        targets, ts = targets[order], ts[order]
+        if direction > 0:
+            idx = int(np.searchsorted(ts, here, side="right"))
+            idx = idx if idx < targets.size else 0
+        else:
+            idx = int(np.searchsorted(ts, here, side="left")) - 1
+            idx = idx if idx >= 0 else targets.size - 1
+        row = lst.row_of(int(targets[idx]))
+        if row is None:
+            self.notify(f"that {what} is not in the current view (clear the query)", timeout=3)
+            return
+        lst.go_to_row(row)
+
+    def _trace(self, ref: int | None) -> None:
+        lst = self.query_one(EventList)
+        rec = lst.record(ref) if ref is not None else None
+        if not isinstance(rec, Event):
+            self.notify("select an event to trace", timeout=3)
+            return
+        if not (rec.item_id or rec.correlation_id):
+            self.notify("this event has no item id or correlation id to trace", timeout=4)
+            return
+        from oos_tui.screens.trace import TraceScreen
+
+        if self._view is not None:
+            self.app.push_screen(TraceScreen(self._view, rec))
+
+    def on_unmount(self) -> None:
+        self._searcher.close()
+        self._sev_searcher.close()

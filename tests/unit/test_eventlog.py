@@ -1,0 +1,341 @@
+"""The event engine: indexes, the merged stream, following, search (real files, no UI)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from oos_tui.config import load_settings
+from oos_tui.eventlog.access import RecordReader
+from oos_tui.eventlog.chunked import Chunked, Growable
+from oos_tui.eventlog.index import FileIndex
+from oos_tui.eventlog.search import Searcher
+from oos_tui.eventlog.stream import REF_MASK, REF_SHIFT, STORE_SRC, EventStream
+from oos_tui.eventlog.vts import parse_iso_at
+from oos_tui.formats import applog, get_format, pipe, pylog
+from oos_tui.models import Event, ParseError
+from oos_tui.query import compile_query
+from oos_tui.store.schema import init_store
+from oos_tui.timeutil import parse_ts
+
+T0 = 1_759_111_200.0
+
+
+def _pipe(i: int, event_type: str = "PROCESS", source: str = "Src", **data) -> bytes:
+    return pipe.write_line(T0 + i, event_type, "podcast", source, f"item{i}", data or {"n": i})
+
+
+def _drain(stream: EventStream):
+    update = stream.step()
+    while update.more or not update.view.ready:
+        update = stream.step()
+    return update
+
+
+def _messages(stream_view, reader: RecordReader) -> list[str]:
+    out = []
+    for ref in stream_view.order.array().tolist():
+        rec = reader.record(stream_view, ref)
+        out.append(rec.message if isinstance(rec, Event) else f"!{rec.reason}")
+    return out
+
+
+# -- timestamps and arrays --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2025-09-29T02:00:19.480Z",
+        "2025-09-28T18:58:29.100950",
+        "2025-11-27 14:09:15,123",
+        "2025-09-29T04:00:19+02:00",
+        "2025-09-29T00:00:19-02:30",
+        "2024-02-29T23:59:59Z",
+        "2025-09-29T02:00:19",
+    ],
+)
+def test_vectorised_timestamps_agree_with_parse_ts(text: str) -> None:
+    buf = np.frombuffer((text + "|rest\n" + "\0" * 64).encode(), dtype=np.uint8)
+    got = parse_iso_at(buf, np.array([0]))[0]
+    assert got == pytest.approx(parse_ts(text), abs=1e-6)
+
+
+@pytest.mark.parametrize("text", ["garbage-garbage-garbage", "2025-13-01T00:00:00Z", "2025-09-29"])
+def test_vectorised_timestamps_reject_other_shapes(text: str) -> None:
+    buf = np.frombuffer((text + "\n" + "\0" * 64).encode(), dtype=np.uint8)
+    assert np.isnan(parse_iso_at(buf, np.array([0]))[0])
+
+
+def test_chunked_and_growable_snapshots_never_change() -> None:
+    c = Chunked.empty(np.int64).append(np.arange(100_000))
+    snap = c
+    c2 = c.replace_tail(50_000, np.arange(10))
+    assert snap.length == 100_000 and snap[99_999] == 99_999
+    assert c2.length == 50_010 and c2[50_005] == 5
+    g = Growable(np.int64, capacity=4)
+    g.append(np.arange(3))
+    s1 = g.snapshot()
+    g.append(np.arange(1000))
+    assert s1.length == 3 and list(s1.array()) == [0, 1, 2]
+    assert g.snapshot().length == 1003
+
+
+# -- one file -----------------------------------------------------------------------------
+
+
+def test_index_offsets_timestamps_and_malformed_lines(tmp_path: Path) -> None:
+    lines = [_pipe(0), b"not a pipe line\n", _pipe(2).replace(b"\n", b"\r\n"), _pipe(3)]
+    path = tmp_path / "oos.log"
+    path.write_bytes(b"".join(lines) + b"2025-09-29T02:00:09.000Z|PARTI")  # partial last line
+    idx = FileIndex(0, path, "oos.log", get_format("pipe"), live=False)
+    assert idx.build()
+    view = idx.view()
+    assert view.count == 4
+    assert list(view.offsets.array()) == [
+        0,
+        len(lines[0]),
+        len(lines[0]) + len(lines[1]),
+        len(b"".join(lines[:3])),
+    ]
+    ts = view.ts.array()
+    assert ts[0] == T0 and ts[1] == T0  # the malformed line carries the time before it
+    assert ts[2] == T0 + 2 and ts[3] == T0 + 3
+    reader = RecordReader()
+    assert reader.raw_bytes(view, 2) == lines[2][:-2]  # CRLF: no \r, no \n
+    assert reader.raw_bytes(view, 3) == lines[3][:-1]
+    reader.close()
+
+
+def test_index_builds_in_bounded_steps(tmp_path: Path) -> None:
+    path = tmp_path / "oos.log"
+    path.write_bytes(b"".join(_pipe(i) for i in range(60_000)))
+    idx = FileIndex(0, path, "oos.log", get_format("pipe"), live=False)
+    steps = 1
+    while not idx.build(budget=1 << 20):
+        steps += 1
+    assert steps >= path.stat().st_size // (4 << 20)
+    view = idx.view()
+    assert view.count == 60_000
+    assert (np.diff(view.ts.array()) >= 0).all()
+
+
+def test_index_keeps_lines_of_several_megabytes(tmp_path: Path) -> None:
+    big = _pipe(1, notes="x" * (9 * 1024 * 1024))  # longer than one read block
+    path = tmp_path / "oos.log"
+    path.write_bytes(_pipe(0) + big + b"".join(_pipe(i) for i in range(2, 2_000)))
+    idx = FileIndex(0, path, "oos.log", get_format("pipe"), live=False)
+    while not idx.build():
+        pass
+    view = idx.view()
+    assert view.count == 2_000
+    assert view.span(1)[1] - view.span(1)[0] == len(big) - 1
+    reader = RecordReader()
+    raw = reader.raw_bytes(view, 1)
+    assert raw is not None and len(raw) == len(big) - 1
+    reader.close()
+
+
+def test_multiline_records_for_plain_text_logs(tmp_path: Path) -> None:
+    path = tmp_path / "stage.log"
+    path.write_bytes(
+        b"Traceback orphan line\n"
+        + pylog.write_record(T0, "INFO", "started")
+        + pylog.write_record(
+            T0 + 1, "ERROR", "boom\nTraceback (most recent call last):\n  x\nValueError: y"
+        )
+        + pylog.write_record(T0 + 2, "INFO", "after")
+    )
+    idx = FileIndex(0, path, "stage.log", get_format("pylog"), live=False)
+    idx.build()
+    view = idx.view()
+    assert view.count == 4  # the orphan continuation is a record of its own
+    assert [view.line_of(i) for i in range(4)] == [1, 2, 3, 7]
+    reader = RecordReader()
+    rec = reader.raw_bytes(view, 2)
+    assert rec is not None and rec.endswith(b"ValueError: y")
+    reader.close()
+
+
+# -- the stream ----------------------------------------------------------------------------
+
+
+def _workspace(tmp_path: Path) -> Path:
+    ws = tmp_path / "ws"
+    (ws / "logs").mkdir(parents=True)
+    (ws / "oos.log").write_bytes(b"".join(_pipe(i * 2) for i in range(5)))
+    (ws / "logs" / "worker.log").write_bytes(
+        b"".join(applog.write_line(T0 + i * 2 + 1, "INFO", "worker", f"w{i}") for i in range(5))
+    )
+    return ws
+
+
+def test_stream_merges_sources_by_time(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path)
+    stream = EventStream(load_settings(ws, env={}), include_store=False)
+    update = _drain(stream)
+    view = update.view
+    assert view.ready and view.total == 10
+    ts = view.ts_of(view.order.array())
+    assert list(ts) == sorted(ts)
+    reader = RecordReader()
+    msgs = _messages(view, reader)
+    assert msgs[1] == "w0" and msgs[3] == "w1"
+    reader.close()
+    stream.close()
+
+
+def test_follow_appends_and_reports_new_events(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path)
+    stream = EventStream(load_settings(ws, env={}), include_store=False)
+    _drain(stream)
+    with open(ws / "oos.log", "ab") as fh:
+        fh.write(_pipe(100, "FAIL", error="boom"))
+        fh.write(b"2025-09-29T02:01:41.000Z|PART")  # partial: not yet
+    update = stream.step()
+    assert [e.message for e in update.events] == ["boom"]
+    assert update.view.total == 11
+    ref = update.refs[0]
+    reader = RecordReader()
+    assert reader.record(update.view, ref).message == "boom"
+    with open(ws / "oos.log", "ab") as fh:
+        fh.write(b'IAL|podcast|S|i|{"title":"late"}\n' + b"garbage line\n")
+    update = stream.step()
+    assert [e.message for e in update.events] == ["late"]
+    assert len(update.errors) == 1 and update.errors[0].line == 8
+    assert update.view.total == 13  # parse errors stay in the stream, shown inline
+    reader.close()
+    stream.close()
+
+
+def test_follow_across_rotation_loses_nothing(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path)
+    stream = EventStream(load_settings(ws, env={}), include_store=False, rediscover_seconds=0)
+    _drain(stream)
+    log = ws / "oos.log"
+    with open(log, "ab") as fh:
+        fh.write(_pipe(20, title="before"))
+    os.rename(log, ws / "oos.log.1")
+    with open(ws / "oos.log.1", "ab") as fh:
+        fh.write(_pipe(21, title="late in old file"))
+    log.write_bytes(_pipe(22, title="new file"))
+    seen = []
+    for _ in range(5):
+        update = stream.step()
+        seen += [e.message for e in update.events]
+    assert seen == ["before", "late in old file", "new file"]
+    view = update.view
+    reader = RecordReader()
+    msgs = [m for m in _messages(view, reader)]
+    assert msgs.count("before") == 1 and msgs.count("new file") == 1
+    assert view.total == 13
+    names = sorted({f.display for f in view.files if f})
+    assert "oos.log.1" in names and "oos.log" in names
+    reader.close()
+    stream.close()
+
+
+def test_store_events_join_the_stream(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path)
+    init_store(ws / "data" / "oos.db")
+    con = sqlite3.connect(ws / "data" / "oos.db")
+    con.execute(
+        "INSERT INTO events VALUES ('e1','2025-09-29T02:00:03.500Z','sched','started','warning',"
+        "'stored title','','{}','[]','corr-1','engine',1,'{}')"
+    )
+    con.commit()
+    stream = EventStream(load_settings(ws, env={}))
+    view = _drain(stream).view
+    assert view.total == 11 and view.store is not None and view.store.count == 1
+    reader = RecordReader()
+    msgs = _messages(view, reader)
+    assert msgs.index("stored title") == 4  # between the 02:00:03 and 02:00:04 lines
+    con.execute(
+        "INSERT INTO events VALUES ('e2','2025-09-29T02:00:00.500Z','sched','late','info',"
+        "'late title','','{}','[]',NULL,NULL,NULL,'{}')"
+    )
+    con.commit()
+    con.close()
+    update = stream.step()
+    assert [e.message for e in update.events] == ["late title"]
+    assert update.refs[0] >> REF_SHIFT == STORE_SRC
+    msgs = _messages(update.view, reader)
+    assert msgs.index("late title") == 1  # merged back in time, not appended at the end
+    reader.close()
+    stream.close()
+
+
+def test_late_file_joins_and_its_lines_are_news(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path)
+    stream = EventStream(load_settings(ws, env={}), include_store=False, rediscover_seconds=0)
+    _drain(stream)
+    (ws / "logs" / "api.log").write_bytes(applog.write_line(T0 + 50, "ERROR", "api", "api down"))
+    messages = []
+    for _ in range(4):
+        messages += [e.message for e in stream.step().events]
+    assert messages == ["api down"]
+    stream.close()
+
+
+# -- search ----------------------------------------------------------------------------------
+
+
+def _brute(view, query, reader) -> list[int]:
+    out = []
+    for ref in view.order.array().tolist():
+        rec = reader.record(view, ref)
+        if not isinstance(rec, ParseError) and query.matches(rec):
+            out.append(ref)
+    return out
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["type:FAIL", "boom", "source:Src7", "-type:PROCESS", "severity>=warning", "w3 OR item:item4"],
+)
+def test_search_equals_brute_force(tmp_path: Path, text: str) -> None:
+    ws = _workspace(tmp_path)
+    with open(ws / "oos.log", "ab") as fh:
+        for i in range(10, 400):
+            kind = "FAIL" if i % 7 == 0 else ("RETRY" if i % 5 == 0 else "PROCESS")
+            fh.write(_pipe(i, kind, source=f"Src{i % 9}", error="boom" if kind == "FAIL" else None))
+        fh.write(b"malformed | line\n")
+    stream = EventStream(load_settings(ws, env={}), include_store=False)
+    view = _drain(stream).view
+    reader = RecordReader()
+    query = compile_query(text, now=T0 + 10_000)
+    expected = _brute(view, query, reader)
+    result = Searcher().search(view, query)
+    assert result.refs.tolist() == expected
+    assert result.count == len(expected) > 0
+    reader.close()
+    stream.close()
+
+
+def test_repeated_search_only_scans_what_is_new(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path)
+    stream = EventStream(load_settings(ws, env={}), include_store=False)
+    view = _drain(stream).view
+    searcher = Searcher()
+    query = compile_query("w1 OR type:FAIL")
+    first = searcher.search(view, query)
+    assert first.scanned == 10 and first.count == 1
+    with open(ws / "oos.log", "ab") as fh:
+        fh.write(_pipe(30, "FAIL", error="x"))
+    view = stream.step().view
+    again = searcher.search(view, query)
+    assert again.scanned == 1 and again.count == 2
+
+
+def test_time_bounds_cut_candidates(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path)
+    stream = EventStream(load_settings(ws, env={}), include_store=False)
+    view = _drain(stream).view
+    query = compile_query("since:2025-09-29T02:00:05 until:2025-09-29T02:00:07")
+    result = Searcher().search(view, query)
+    assert view.ts_of(result.refs).tolist() == [T0 + 5, T0 + 6]  # until is exclusive
+    assert all(r & REF_MASK < 5 for r in result.refs.tolist())
