@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.widgets import Input
 
 from oos_tui import themes
 from oos_tui.alerts import AlertEngine, AlertInputs
@@ -80,15 +81,19 @@ class OosApp(App[int]):
     DEFAULT_MODE = "overview"
     COMMANDS = App.COMMANDS | {ConsoleCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
+        # The global keys are priority bindings: handled in order as the app takes
+        # them off its queue, so a burst such as "2/type:FAIL" or ":queues" is
+        # applied key by key to the right screen and bar. check_action steps
+        # aside while a text field has focus or a non-console screen is up.
         *(
-            Binding(str(i), f"go('{mode}')", title, show=False, id=f"screen.{mode}")
+            Binding(str(i), f"go('{mode}')", title, show=False, priority=True, id=f"screen.{mode}")
             for i, (mode, title) in enumerate(SCREENS, start=1)
         ),
-        Binding("colon", "command_line", "Cmd", id="app.command"),
-        Binding("slash", "filter", "Filter", id="app.filter"),
-        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("colon", "command_line", "Cmd", priority=True, id="app.command"),
+        Binding("slash", "filter", "Filter", priority=True, id="app.filter"),
+        Binding("question_mark", "help", "Help", priority=True, id="app.help"),
         Binding("escape", "back", "Back", show=False, id="app.back"),
-        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("q", "quit", "Quit", priority=True, id="app.quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.force_quit"),
     ]
 
@@ -110,6 +115,7 @@ class OosApp(App[int]):
         self.alerts_ready = True
         self._alerts = AlertEngine(settings.alerts)
         self._alert_facts: dict[str, Any] = {}
+        self._alert_baseline = False
         self._breakers = BreakerTracker()
         self._feeds = Feeds(self, settings, self.clock, sampler_factory=sampler_factory)
         self._feeds_enabled = feeds
@@ -215,6 +221,12 @@ class OosApp(App[int]):
             )
         )
         self.state = self.state.with_alerts(report)
+        # The first evaluation with every input known is the baseline: what fires
+        # then was already true when the operator opened the console; it is shown
+        # in the panel and the status bar, not announced toast by toast.
+        if not self._alert_baseline:
+            self._alert_baseline = state.store is not None and bool(facts)
+            return
         if not announce:
             return
         for alert in (*report.fired, *report.changed):
@@ -237,24 +249,30 @@ class OosApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # The command line and filter live in console screens; elsewhere (help,
         # trace, confirmations) they are hidden rather than silently inert.
-        if action in ("command_line", "filter"):
-            return isinstance(self.screen, ConsoleScreen)
+        if action in ("command_line", "filter", "go", "help", "quit", "back"):
+            # Not while typing into a field ("2", ":", "q" are text there), and not
+            # over help, trace or a confirmation, whose own keys apply.
+            return isinstance(self.screen, ConsoleScreen) and not isinstance(self.focused, Input)
         return True
 
     # -- navigation --------------------------------------------------------------
 
-    def action_go(self, mode: str) -> None:
-        """Switch to a screen, remembering where we came from (``esc`` goes back)."""
+    async def action_go(self, mode: str) -> None:
+        """Switch to a screen, remembering where we came from (``esc`` goes back).
+
+        Awaited, so keys typed right after a number key (``2/type:FAIL``) are
+        handled by the screen switched to, not the one being left.
+        """
         if mode not in self.MODES:
             mode = "overview"
         if mode != self.current_mode:
             self._history.append(self.current_mode)
-            self.switch_mode(mode)
+            await self.switch_mode(mode)
 
-    def action_back(self) -> None:
+    async def action_back(self) -> None:
         """Return to the previous screen."""
         if self._history:
-            self.switch_mode(self._history.pop())
+            await self.switch_mode(self._history.pop())
 
     def action_command_line(self) -> None:
         """Open the ``:`` command line."""
@@ -284,16 +302,20 @@ class OosApp(App[int]):
         screens = [("Screens", str(i), title) for i, (_mode, title) in enumerate(SCREENS, start=1)]
         return own + entries + screens
 
-    def on_panel_opened(self, message: Panel.Opened) -> None:
-        target = message.target if message.target in self.MODES else "overview"
-        self.action_go(target)
-        if message.arg:
-            self.call_after_refresh(self._apply_argument, target, message.arg)
+    async def on_panel_opened(self, message: Panel.Opened) -> None:
+        await self.open_screen(message.target, message.arg)
 
-    def on_command_line_submitted(self, message: CommandLine.Submitted) -> None:
-        self.run_command(message.command)
+    async def on_command_line_submitted(self, message: CommandLine.Submitted) -> None:
+        await self.run_command(message.command)
 
-    def run_command(self, command: Command) -> None:
+    async def open_screen(self, mode: str, arg: str = "") -> None:
+        """Go to ``mode`` and hand it ``arg`` (a query, a name, a job id) once it is shown."""
+        target = mode if mode in self.MODES else "overview"
+        await self.action_go(target)
+        if arg:
+            self.call_after_refresh(self._apply_argument, target, arg)
+
+    async def run_command(self, command: Command) -> None:
         """Carry out a parsed ``:`` command."""
         name, arg = command.name, command.arg
         if name == "quit":
@@ -303,14 +325,12 @@ class OosApp(App[int]):
         elif name == "theme":
             self.set_console_theme(arg)
         elif name == "alerts":
-            self.action_go("overview")
+            await self.action_go("overview")
             self.call_after_refresh(self._focus_alerts)
         elif name in self.MODES:
             if arg:
                 self._queries.appendleft(arg)
-            self.action_go(name)
-            if arg:
-                self.call_after_refresh(self._apply_argument, name, arg)
+            await self.open_screen(name, arg)
 
     def _apply_argument(self, mode: str, arg: str) -> None:
         screen = self.screen

@@ -69,7 +69,9 @@ class CommandLine(Input):
         self.value = ""
         self.disabled = False
         self.add_class("-open")
-        self.focus()
+        # Synchronously, not focus() (which defers): the keys typed right after
+        # ":" are already queued and must land here, not on the screen ("q" quits).
+        self.screen.set_focus(self)
 
     def action_close(self) -> None:
         """Hide without running anything."""

@@ -46,7 +46,7 @@ class FilterBar(Input):
         self._sent = text
         self.disabled = False
         self.add_class("-open")
-        self.focus()
+        self.screen.set_focus(self)  # synchronously: keys typed right after "/" land here
 
     def _on_input_changed(self, event: Input.Changed) -> None:
         event.stop()

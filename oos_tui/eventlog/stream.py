@@ -531,13 +531,20 @@ class EventStream:
         )
         if pending:
             changed = True
-            index = pending[0]
-            try:
-                index.build(budget)
-                self._problems.pop(index.display, None)
-            except OSError as exc:
-                self._problems[index.display] = f"{index.display}: {exc.strerror or exc}"
-                index.skip()
+            # Spend the whole byte budget: a workspace of hundreds of small job logs
+            # is indexed in one step, a 400 MB log in bounded slices.
+            left = budget
+            for index in pending:
+                if left <= 0:
+                    break
+                before = index.progress[0]
+                try:
+                    index.build(left)
+                    self._problems.pop(index.display, None)
+                except OSError as exc:
+                    self._problems[index.display] = f"{index.display}: {exc.strerror or exc}"
+                    index.skip()
+                left -= max(1, index.progress[0] - before)
             more = any(f is not None and not f.complete for f in self._files)
         if windows_now:
             more = True
