@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.app import App
@@ -31,6 +32,7 @@ from oos_tui.feeds import (
 )
 from oos_tui.keys import validate_keymap
 from oos_tui.palette import ConsoleCommands
+from oos_tui.sanitize import default_sanitizer
 from oos_tui.screens.base import ConsoleScreen
 from oos_tui.screens.events import EventsScreen
 from oos_tui.screens.help import HelpEntry, HelpScreen
@@ -105,9 +107,13 @@ class OosApp(App[int]):
         feeds: bool = True,
         sampler_factory: Callable[[], Any] | None = None,
         initial_state: ConsoleState | None = None,
+        show_tracebacks: bool = False,
     ) -> None:
         super().__init__()
         self.settings = settings
+        self.show_tracebacks = show_tracebacks
+        self.crash_log: Path | None = None
+        self.crash_line: str | None = None
         self.clock: Clock = clock or SystemClock()
         self.state = initial_state or ConsoleState(
             workspace=str(settings.workspace), read_only=settings.read_only
@@ -125,6 +131,27 @@ class OosApp(App[int]):
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return themes.default_variables()
+
+    def _fatal_error(self) -> None:
+        """An unexpected error ends the console with one line, not a traceback on screen.
+
+        The traceback goes to a crash log (the console's cache directory, or the
+        temporary directory when that is not writable) whose path the line
+        names; ``--debug`` shows Textual's full traceback instead. This is
+        Textual's own hook for unhandled exceptions (pinned version).
+        """
+        if self.show_tracebacks or self._exception is None:
+            super()._fatal_error()
+            return
+        from rich.text import Text
+
+        self.crash_log = _write_crash_log(self.settings, self._exception)
+        where = f" (details in {self.crash_log})" if self.crash_log else ""
+        what = _one_line(self._exception)
+        line = f"oos-tui: error: the console stopped on an unexpected error: {what}{where}"
+        self.crash_line = default_sanitizer().clean(line)
+        self._exit_renderables.append(Text(self.crash_line))
+        self._close_messages_no_wait()
 
     # -- start and stop --------------------------------------------------------
 
@@ -361,6 +388,30 @@ class OosApp(App[int]):
         return list(self._queries)
 
 
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _write_crash_log(settings: Settings, exc: BaseException) -> Path | None:
+    """Write the traceback to a file; the terminal only gets its path."""
+    import tempfile
+    import time
+    import traceback
+
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    text = "".join(traceback.format_exception(exc))
+    for directory in (settings.cache_dir, Path(tempfile.gettempdir())):
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            path = directory / f"crash-{stamp}.log"
+            path.write_text(text, encoding="utf-8")
+            return path
+        except OSError:
+            continue
+    return None
+
+
 def make_app(
     settings: Settings,
     *,
@@ -368,6 +419,7 @@ def make_app(
     feeds: bool = True,
     sampler_factory: Callable[[], Any] | None = None,
     initial_state: ConsoleState | None = None,
+    show_tracebacks: bool = False,
 ) -> OosApp:
     """Build the console (the one factory used by the CLI, Pilot and snapshot tests).
 
@@ -388,4 +440,5 @@ def make_app(
         feeds=feeds,
         sampler_factory=sampler_factory,
         initial_state=initial_state,
+        show_tracebacks=show_tracebacks,
     )

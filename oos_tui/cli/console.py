@@ -20,6 +20,6 @@ def run_console(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     from oos_tui.app import make_app  # Textual is imported only when a screen is wanted
 
-    app = make_app(settings)
+    app = make_app(settings, show_tracebacks=bool(getattr(args, "debug", False)))
     app.run()
     return int(app.return_code or 0)

@@ -175,3 +175,24 @@ async def test_panels_say_where_figures_come_from(build_app) -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert app.current_mode == "breakers"
+
+
+async def test_an_unexpected_error_ends_with_one_line_and_a_crash_log(build_app) -> None:
+    from textual.widgets import Static
+
+    class Boom(Static):
+        def render(self):
+            raise RuntimeError("injected render failure\nsecond line")
+
+    app = build_app()
+    with pytest.raises(RuntimeError, match="injected render failure"):  # Pilot re-raises it
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await app.screen.mount(Boom())
+            await pilot.pause(0.3)
+    assert app.return_code == 1
+    assert app.crash_log is not None and app.crash_log.exists()
+    assert "injected render failure" in app.crash_log.read_text()
+    line = app.crash_line or ""
+    assert line.startswith("oos-tui: error: the console stopped on an unexpected error")
+    assert "\n" not in line and str(app.crash_log) in line
