@@ -29,22 +29,25 @@ def render_host_glance(
     """CPU with a sparkline, load averages, memory and disk; past a limit: ▲ and colour.
 
     Taller panels (large terminals) also get swap, disk I/O and per-core CPU.
+    Figures are shown at glance precision (whole percent, one decimal of
+    load) so a quiet host produces identical content and nothing repaints;
+    the Resources screen has the fine figures.
     """
     if not samples:
         return Content("sampling…")
     s = samples[-1]
     cpu_hist = [x.cpu_percent for x in samples]
-    w = max(4, width - 16)
+    w = max(4, width - 14)
 
     def warn(flag: bool) -> str:
         return "bold $alert-warning" if flag else ""
 
     lines = [
         Content.assemble(
-            (f"cpu {s.cpu_percent:5.1f}% ", ""), (spark(cpu_hist, w, top=100.0), "$primary")
+            (f"cpu {s.cpu_percent:3.0f}% ", ""), (spark(cpu_hist, w, top=100.0), "$primary")
         ),
         Content.assemble(
-            (f"load {s.load1:.2f} {s.load5:.2f} {s.load15:.2f}", warn(s.load1 > load_limit)),
+            (f"load {s.load1:.1f} {s.load5:.1f} {s.load15:.1f}", warn(s.load1 > load_limit)),
             (" ▲" if s.load1 > load_limit else "", warn(True)),
         ),
         Content.assemble(
