@@ -146,7 +146,10 @@ class SystemSampler:
                     write_bps = max(0.0, (io.write_bytes - self._last_io[2]) / dt)
             self._last_io = (mono, int(io.read_bytes), int(io.write_bytes))
         with self._self.oneshot():
-            self_cpu = float(self._self.cpu_percent(None))
+            # A very short first interval can overshoot: no process uses more
+            # than every core.
+            cores = len(per_cpu) or 1
+            self_cpu = min(float(self._self.cpu_percent(None)), 100.0 * cores)
             self_rss = int(self._self.memory_info().rss)
             self_threads = int(self._self.num_threads())
         return HostSample(

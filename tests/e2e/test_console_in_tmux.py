@@ -115,3 +115,24 @@ def test_hostile_text_never_reaches_the_terminal(term: Tmux, tmp_path: Path) -> 
     assert "PWNED" not in title
     term.send("q")
     term.wait_for("[exited] 0")
+
+
+@pytest.mark.parametrize("theme", ["oos-mono", "oos-dark"])
+def test_sixteen_colours_and_no_color(term: Tmux, demo_workspace: Path, theme: str) -> None:
+    """A bare SSH session: TERM=xterm, NO_COLOR set; state still shown by words and symbols."""
+    term.start(
+        [oos_tui_binary(), "-w", str(demo_workspace), "--theme", theme],
+        env={"TERM": "xterm", "NO_COLOR": "1", "COLORTERM": ""},
+    )
+    term.wait_for("closed")  # after the first store poll
+    raw = subprocess.run(
+        [term.tmux, "-L", term.socket, "capture-pane", "-p", "-e", "-t", "t"],
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert "38;2;" not in raw and "48;2;" not in raw, "truecolour codes in a 16-colour terminal"
+    assert "38;5;" not in raw and "48;5;" not in raw, "256-colour codes in a 16-colour terminal"
+    screen = term.capture()
+    assert "closed" in screen and "alert" in screen  # words, not colour alone
+    term.send("q")
+    term.wait_for("[exited] 0")
