@@ -27,7 +27,7 @@ COMMANDS: tuple[Spec, ...] = (
     Spec("overview", ("o", "home"), None, "the overview dashboard"),
     Spec("events", ("ev", "logs"), "QUERY", "the event stream, optionally filtered"),
     Spec("queues", ("qu", "dlq", "dead-letter"), None, "queues and dead letters"),
-    Spec("breakers", ("br", "cb"), None, "circuit breakers"),
+    Spec("breakers", ("br", "cb"), "NAME", "circuit breakers (select NAME)"),
     Spec("resources", ("res", "host"), None, "host, processes and store health"),
     Spec("jobs", ("job",), "JOB_ID", "pipeline jobs"),
     Spec("backups", ("bk", "backup"), None, "store backups"),

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from textual.content import Content
 
+from oos_tui.sanitize import default_sanitizer
 from oos_tui.timeutil import format_duration
 from oos_tui.widgets.panel import Panel
 
@@ -43,7 +44,7 @@ def render_breaker_summary(breakers: Sequence[object], now: float, width: int) -
         if retry is not None:
             retry_text = f" retry {format_duration(retry - now)}" if retry > now else " retry due"
         since = f" {format_duration(now - opened)}" if opened is not None else ""
-        name = b.name  # type: ignore[attr-defined]
+        name = default_sanitizer().clean(b.name)  # type: ignore[attr-defined]
         # Richest line whose name fits whole; else the shortest, name cut.
         for info in (f" {word}{since}{retry_text}", f" {word}{retry_text}", f" {word}"):
             if len(name) + len(info) + 2 <= width:

@@ -70,7 +70,7 @@ class ConfirmScreen(ModalScreen[ConfirmResult]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-body") as body:
-            body.border_title = self._title
+            body.border_title = Content(self._title)  # a name may hold "[" or "\\"
             for line in self._lines:
                 yield Static(line, markup=False, classes="confirm-line")
             for warning in self._warnings:

@@ -38,14 +38,39 @@ def fixture_workspace() -> Path:
     It lives at a fixed path because the status bar shows the workspace path,
     and a per-run temporary name would make every snapshot differ.
     """
+    import fcntl
+    import hashlib
     import shutil
     import tempfile
 
-    from fixtures.workspace import build_workspace
+    import fixtures.workspace as fixture_module
 
-    ws = Path(tempfile.gettempdir()) / "oos-tui-fixture" / "ws"
-    shutil.rmtree(ws, ignore_errors=True)
-    return build_workspace(ws)
+    root = Path(tempfile.gettempdir()) / "oos-tui-fixture"
+    root.mkdir(exist_ok=True)
+    ws = root / "ws"
+    # Rebuilt only when the builder changed, under a lock: concurrent test
+    # sessions share the fixed path and must not delete it under each other.
+    # A test that changed a file by mistake also forces a rebuild (the tree's
+    # sizes and modification times are part of the marker).
+    version = hashlib.sha256(Path(fixture_module.__file__).read_bytes()).hexdigest()
+    marker = root / "version"
+
+    def tree() -> str:
+        parts = sorted(
+            f"{p.relative_to(ws)}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
+            for p in ws.rglob("*")
+            if p.is_file() and not p.name.endswith(("-wal", "-shm")) and ".oos-tui" not in p.parts
+        )
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+    with open(root / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        expected = f"{version} {tree()}" if ws.is_dir() else ""
+        if not (marker.is_file() and marker.read_text() == expected):
+            shutil.rmtree(ws, ignore_errors=True)
+            fixture_module.build_workspace(ws)
+            marker.write_text(f"{version} {tree()}")
+    return ws
 
 
 @pytest.fixture
