@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Input
@@ -180,7 +180,10 @@ class OosApp(App[int]):
 
     def _push_state(self) -> None:
         self._push_pending = False
-        screen = self.screen
+        try:
+            screen = self.screen
+        except ScreenStackError:
+            return  # shutting down: no screen to show anything on
         if isinstance(screen, ConsoleScreen) and screen.is_mounted:
             screen.show_state(self.state)
 
