@@ -32,6 +32,7 @@ from oos_tui.feeds import (
 )
 from oos_tui.keys import validate_keymap
 from oos_tui.palette import ConsoleCommands
+from oos_tui.sanitize import configure as configure_sanitizer
 from oos_tui.sanitize import default_sanitizer
 from oos_tui.screens.base import ConsoleScreen
 from oos_tui.screens.events import EventsScreen
@@ -433,6 +434,7 @@ def make_app(
 
     source = str(settings.config_file or "oos-tui.toml")
     validate_keymap(settings.keys, source)
+    configure_sanitizer(settings.redact)
     if settings.theme not in themes.theme_names():
         raise ConfigError(
             f"unknown theme '{settings.theme}' (choose from {', '.join(themes.theme_names())})"

@@ -546,11 +546,26 @@ def _json_text(text: str) -> str:
     return _LONE_SURROGATE.sub(lambda m: _escape_char(m.group()), text)
 
 
-@functools.cache
-def default_sanitizer() -> Sanitizer:
-    """The shared sanitizer with default settings and this process's environment.
+_CONFIGURED: list[Sanitizer] = []
 
-    For code that has no ``Settings`` at hand (error paths, the CLI before the
-    config loads). Built on first use, so importing this module stays cheap.
+
+def configure(settings: RedactSettings | None) -> Sanitizer:
+    """Make the workspace's ``[redact]`` settings the shared sanitizer's.
+
+    The console calls this once at start-up, so every pane that asks for
+    :func:`default_sanitizer` masks the operator's extra patterns too.
     """
-    return Sanitizer()
+    sanitizer = Sanitizer(settings)
+    _CONFIGURED[:] = [sanitizer]
+    return sanitizer
+
+
+def default_sanitizer() -> Sanitizer:
+    """The shared sanitizer: the workspace's settings once configured, else the defaults.
+
+    For code that has no ``Settings`` at hand (panes, error paths, the CLI
+    before the config loads). Built on first use, so importing stays cheap.
+    """
+    if not _CONFIGURED:
+        _CONFIGURED.append(Sanitizer())
+    return _CONFIGURED[0]

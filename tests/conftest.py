@@ -26,6 +26,16 @@ def oos_tui_binary() -> str:
 
 
 @pytest.fixture(autouse=True)
+def _default_sanitizer():
+    """The shared sanitizer is configured per console; no test leaks its settings."""
+    from oos_tui import sanitize
+
+    saved = list(sanitize._CONFIGURED)
+    yield
+    sanitize._CONFIGURED[:] = saved
+
+
+@pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     # NO_COLOR and TEXTUAL_THEME change rendering; the workspace must come from the test.
     for var in ("NO_COLOR", "TEXTUAL_THEME", "OOS_WORKSPACE", "LOG_DIR"):

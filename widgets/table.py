@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import ClassVar
 
+from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
-__all__ = ["OosTable", "diff_rows"]
+__all__ = ["OosTable", "diff_rows", "plain"]
 
 Row = tuple[Hashable, tuple[object, ...]]
+
+
+def plain(cell: object) -> object:
+    """A ``str`` cell as plain text: DataTable would parse a ``str`` as markup."""
+    return Text(cell) if isinstance(cell, str) else cell
 
 
 def diff_rows(
@@ -56,17 +62,19 @@ class OosTable(DataTable):
         current = None
         if self.row_count and 0 <= keep < self.row_count:
             current = self.coordinate_to_cell_key((keep, 0)).row_key.value
+        # Every str cell goes in as plain Text: table cells often hold log or
+        # store text, and DataTable parses a str as markup.
         if reordered or removed:
             self.clear()
             for key, cells in rows:
-                self.add_row(*cells, key=str(key))
+                self.add_row(*map(plain, cells), key=str(key))
         else:
             columns = [c.key for c in self.ordered_columns]
             for key, cells in changed:
                 for col, value in zip(columns, cells, strict=False):
-                    self.update_cell(str(key), col, value)
+                    self.update_cell(str(key), col, plain(value))
             for key, cells in added:
-                self.add_row(*cells, key=str(key))
+                self.add_row(*map(plain, cells), key=str(key))
         self._rows = rows
         if current is not None:
             keys = [str(k) for k, _ in rows]

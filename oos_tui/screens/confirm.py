@@ -83,7 +83,7 @@ class ConfirmScreen(ModalScreen[ConfirmResult]):
                     markup=False,
                     classes="confirm-hint",
                 )
-                yield Input(placeholder=self._typed, id="confirm-typed")
+                yield Input(placeholder=f"type {self._typed!r} here", id="confirm-typed")
             if self._ask_reason:
                 yield Input(
                     placeholder="reason (optional, kept in the audit log)", id="confirm-reason"

@@ -196,3 +196,25 @@ async def test_an_unexpected_error_ends_with_one_line_and_a_crash_log(build_app)
     line = app.crash_line or ""
     assert line.startswith("oos-tui: error: the console stopped on an unexpected error")
     assert "\n" not in line and str(app.crash_log) in line
+
+
+async def test_table_cells_from_logs_are_never_markup(build_app) -> None:
+    from oos_tui.widgets.table import OosTable
+
+    app = build_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = OosTable()
+        await app.screen.mount(table)
+        table.add_columns("text")
+        table.set_rows([("a", ("[bold red]markup[/] [@click=app.quit]x[/]",))])
+        await pilot.pause()
+        cell = table.get_cell("a", table.ordered_columns[0].key)
+        assert str(cell) == "[bold red]markup[/] [@click=app.quit]x[/]"
+        assert app.is_running
+
+
+async def test_redaction_patterns_reach_every_pane(build_app) -> None:
+    from oos_tui.sanitize import default_sanitizer
+
+    build_app(config='[redact]\npatterns = ["ticket-([0-9]+)"]\n')
+    assert default_sanitizer().clean("see ticket-4242") == "see ticket-***"

@@ -31,7 +31,7 @@ def test_parse(text: str, expected: Command) -> None:
     [
         (":", "empty command"),
         (":frobnicate", "unknown command ':frobnicate'"),
-        (":queues now", "takes no argument"),
+        (":overview now", "takes no argument"),
         (":theme", "needs a name"),
         (":theme pink", "unknown theme 'pink'"),
     ],

@@ -280,13 +280,20 @@ def test_env_defaults_to_process_environment(monkeypatch: pytest.MonkeyPatch) ->
 def test_default_sanitizer_is_shared_and_reads_os_environ(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from oos_tui import sanitize
+
     monkeypatch.setenv("OPENROUTER_KEYS", "aaaa1111bbbb,cccc2222dddd")
-    default_sanitizer.cache_clear()
-    try:
-        assert default_sanitizer() is default_sanitizer()
-        assert default_sanitizer().redact("used cccc2222dddd") == "used ***"
-    finally:
-        default_sanitizer.cache_clear()
+    monkeypatch.setattr(sanitize, "_CONFIGURED", [])
+    assert default_sanitizer() is default_sanitizer()
+    assert default_sanitizer().redact("used cccc2222dddd") == "used ***"
+
+
+def test_configure_makes_workspace_patterns_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    from oos_tui import sanitize
+
+    monkeypatch.setattr(sanitize, "_CONFIGURED", [])
+    sanitize.configure(RedactSettings(patterns=[r"ticket-([0-9]+)"]))
+    assert default_sanitizer().redact("see ticket-42") == "see ticket-***"
 
 
 def test_weak_names_in_colon_form_need_a_credential_looking_value(san: Sanitizer) -> None:
