@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.widgets import Static
 
 from oos_tui.models import AuditEntry, iso
 from oos_tui.sanitize import Sanitizer, default_sanitizer
 from oos_tui.widgets.audit_table import OUTCOME_WORDS, result_message
+from oos_tui.widgets.content_pane import ContentPane
 from oos_tui.widgets.dead_letter_detail import pretty_json
 
 __all__ = ["AuditDetail", "render_audit_entry"]
@@ -43,28 +41,18 @@ def render_audit_entry(entry: AuditEntry | None, sanitizer: Sanitizer | None = N
     return Content("\n").join(parts)
 
 
-class AuditDetail(VerticalScroll):
+class AuditDetail(ContentPane):
     """A scrollable pane; the screen calls :meth:`show` when the selection changes."""
 
     DEFAULT_CSS = """
-    AuditDetail { height: 1fr; scrollbar-size-vertical: 1; }
-    AuditDetail > Static { width: 1fr; }
+    AuditDetail { scrollbar-size-vertical: 1; }
     """
 
     def __init__(self, *, id: str | None = None, sanitizer: Sanitizer | None = None) -> None:
         super().__init__(id=id)
         self.border_title = "Detail · enter hides"
         self._sanitizer = sanitizer
-        self._shown: Content | None = None
-
-    def compose(self) -> ComposeResult:
-        yield Static("", markup=False)
 
     def show(self, entry: AuditEntry | None) -> None:
         """Display ``entry``; the same content is not redrawn."""
-        content = render_audit_entry(entry, self._sanitizer)
-        if content == self._shown:
-            return
-        self._shown = content
-        self.query_one(Static).update(content)
-        self.scroll_home(animate=False)
+        self.show_content(render_audit_entry(entry, self._sanitizer))

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.widgets import Static
 
 from oos_tui.actions.breakers import (
     format_open_for,
@@ -19,6 +17,7 @@ from oos_tui.actions.breakers import (
 from oos_tui.breaker_history import Transition
 from oos_tui.models import Breaker
 from oos_tui.sanitize import default_sanitizer
+from oos_tui.widgets.content_pane import ContentPane
 from oos_tui.widgets.transition_list import STATE_STYLE, state_content, transition_time
 
 __all__ = ["BreakerDetail", "render_breaker_detail", "what_happens_next"]
@@ -110,21 +109,12 @@ def render_breaker_detail(
     return Content("\n").join(parts)
 
 
-class BreakerDetail(VerticalScroll):
+class BreakerDetail(ContentPane):
     """A scrollable detail pane; the screen calls :meth:`show` when the selection or data change."""
-
-    DEFAULT_CSS = """
-    BreakerDetail { height: 1fr; }
-    BreakerDetail > Static { width: 1fr; }
-    """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._shown: Content | None = None
         self._shown_name: str | None = None
-
-    def compose(self):
-        yield Static("", markup=False)
 
     def show(
         self,
@@ -134,12 +124,9 @@ class BreakerDetail(VerticalScroll):
         empty: str = "no breaker selected",
     ) -> None:
         """Display ``breaker`` as of ``now``; a new breaker scrolls back to the top."""
-        content = render_breaker_detail(breaker, transitions, now, empty)
-        if content == self._shown:
-            return
-        self._shown = content
-        self.query_one(Static).update(content)
         name = breaker.name if breaker is not None else None
-        if name != self._shown_name:
-            self._shown_name = name
-            self.scroll_home(animate=False)
+        same = name == self._shown_name
+        self._shown_name = name
+        self.show_content(
+            render_breaker_detail(breaker, transitions, now, empty), scroll_home=not same
+        )

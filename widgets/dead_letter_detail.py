@@ -5,15 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from textual.app import ComposeResult
-from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.widgets import Static
 
 from oos_tui.models import Breaker, DeadLetter, iso
 from oos_tui.sanitize import Sanitizer, default_sanitizer
 from oos_tui.store.rows import parse_json
 from oos_tui.triage import Group, error_signature
+from oos_tui.widgets.content_pane import ContentPane
 
 __all__ = ["DeadLetterDetail", "pretty_json", "render_dead_letter"]
 
@@ -95,30 +93,20 @@ def render_dead_letter(
     return Content("\n").join(parts)
 
 
-class DeadLetterDetail(VerticalScroll):
+class DeadLetterDetail(ContentPane):
     """A scrollable pane; the screen calls :meth:`show` when the selection changes."""
 
     DEFAULT_CSS = """
-    DeadLetterDetail { height: 1fr; scrollbar-size-vertical: 1; }
-    DeadLetterDetail > Static { width: 1fr; }
+    DeadLetterDetail { scrollbar-size-vertical: 1; }
     """
 
     def __init__(self, *, id: str | None = None, sanitizer: Sanitizer | None = None) -> None:
         super().__init__(id=id)
         self.border_title = "Detail · enter hides"
         self._sanitizer = sanitizer
-        self._shown: Content | None = None
-
-    def compose(self) -> ComposeResult:
-        yield Static("", markup=False)
 
     def show(
         self, row: DeadLetter | None, breaker: Breaker | None = None, group: Group | None = None
     ) -> None:
         """Display ``row`` (with its group in the grouped view); the same content is not redrawn."""
-        content = render_dead_letter(row, breaker, group, self._sanitizer)
-        if content == self._shown:
-            return
-        self._shown = content
-        self.query_one(Static).update(content)
-        self.scroll_home(animate=False)
+        self.show_content(render_dead_letter(row, breaker, group, self._sanitizer))

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import orjson
-from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.widgets import Static
 
 from oos_tui.models import Event, ParseError, iso
 from oos_tui.sanitize import default_sanitizer
+from oos_tui.widgets.content_pane import ContentPane
 
 __all__ = ["EventDetail", "render_detail"]
 
@@ -64,18 +63,9 @@ def render_detail(rec: Event | ParseError | None, ts: float | None = None) -> Co
     return Content("\n").join(parts)
 
 
-class EventDetail(VerticalScroll):
+class EventDetail(ContentPane):
     """A scrollable detail pane; the screen calls :meth:`show` when the cursor moves."""
-
-    DEFAULT_CSS = """
-    EventDetail { height: 1fr; }
-    EventDetail > Static { width: 1fr; }
-    """
-
-    def compose(self):
-        yield Static("", markup=False)
 
     def show(self, rec: Event | ParseError | None, ts: float | None = None) -> None:
         """Display ``rec``."""
-        self.query_one(Static).update(render_detail(rec, ts))
-        self.scroll_home(animate=False)
+        self.show_content(render_detail(rec, ts))

@@ -8,12 +8,10 @@ from typing import Any, ClassVar
 
 from rich.style import Style
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
 from oos_tui.cli.jobs import format_bytes
@@ -22,6 +20,7 @@ from oos_tui.models import Stage, StageFile
 from oos_tui.sanitize import default_sanitizer
 from oos_tui.sources.jobs import JobInfo
 from oos_tui.timeutil import format_duration
+from oos_tui.widgets.content_pane import ContentPane
 from oos_tui.widgets.job_table import short_time, styled_cell
 from oos_tui.widgets.table import OosTable
 
@@ -347,33 +346,13 @@ def render_stage_detail(
     return Content.assemble(*parts)
 
 
-class StageDetail(VerticalScroll):
+class StageDetail(ContentPane):
     """The detail of the stage under the stage table's cursor; scrolls when focused."""
-
-    DEFAULT_CSS = """
-    StageDetail { height: 1fr; }
-    StageDetail > Static { width: 1fr; height: auto; }
-    """
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self._shown: Content | None = None
-
-    def compose(self) -> ComposeResult:
-        yield Static("", markup=False)
 
     def show(self, content: Content) -> None:
         """Display ``content`` unless it is what is already shown."""
-        if self._shown is not None and content == self._shown:
-            return
-        self._shown = content
-        self.query_one(Static).update(content)
+        self.show_content(content, scroll_home=False)
 
     def clear(self, text: str) -> None:
         """Show a plain line instead of a stage (no job, no stages)."""
         self.show(Content(text))
-
-    @property
-    def text(self) -> str:
-        """The plain text shown (tests read it)."""
-        return self._shown.plain if self._shown is not None else ""

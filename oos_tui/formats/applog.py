@@ -13,12 +13,8 @@ from oos_tui.formats.base import (
     LogFormat,
     as_id,
     format_ts,
-    json_error_reason,
     json_timestamp,
-    loads_replaced,
-    short,
-    text_ts,
-    too_deep,
+    read_json_line,
 )
 from oos_tui.models import Event, ParseError, Severity, SourceKind, _new_event
 
@@ -64,32 +60,10 @@ class AppFormat(LogFormat):
         self, raw: bytes, file: str, line: int, offset: int | None = None
     ) -> Event | ParseError:
         """Parse one line of an application log; see :meth:`LogFormat.parse`."""
-        if raw[-1:] == b"\r":
-            raw = raw[:-1]
-        text = raw.decode("utf-8", "replace")
-        try:
-            obj = _loads(raw)
-        except ValueError as exc:
-            try:
-                obj = loads_replaced(raw, exc)
-            except ValueError as final:
-                reason = json_error_reason(final) if text.strip() else "empty line"
-                return ParseError(file, line, reason, text, offset, _KIND)
-        if obj.__class__ is not dict:
-            return ParseError(file, line, "not a JSON object", text, offset, _KIND)
-        if (
-            len(raw) > _DEEP_MIN_LEN
-            and raw.count(b"[") + raw.count(b"{") > MAX_DEPTH
-            and too_deep(obj)
-        ):
-            reason = f"nested deeper than {MAX_DEPTH} levels"
-            return ParseError(file, line, reason, text, offset, _KIND)
-        stamp = obj.get("timestamp")
-        if stamp is None:
-            return ParseError(file, line, "missing timestamp", text, offset, _KIND)
-        ts = text_ts(stamp) if stamp.__class__ is str else None
-        if ts is None:
-            return ParseError(file, line, f"bad timestamp {short(stamp)}", text, offset, _KIND)
+        read = read_json_line(raw, file, line, offset, _KIND)
+        if read.__class__ is ParseError:
+            return read  # type: ignore[return-value]
+        obj, ts, text = read  # type: ignore[misc]
 
         container = "message" not in obj and ("content" in obj or "service_name" in obj)
         level = obj.get("level")

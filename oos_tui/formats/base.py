@@ -228,3 +228,42 @@ def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
 
 
 _NESTED = (dict, list)
+
+
+_DEEP_MIN_LEN = 2 * MAX_DEPTH  # fewer bytes cannot hold that many brackets
+_orjson_loads = orjson.loads
+
+
+def read_json_line(
+    raw: bytes, file: str, line: int, offset: int | None, kind: str
+) -> tuple[dict[str, Any], float, str] | ParseError:
+    """The shared first half of the JSON-lines formats: ``(object, timestamp, text)``.
+
+    Decodes the line (``\\r`` dropped, invalid UTF-8 replaced), loads it
+    (retrying with replaced bytes), insists on an object no deeper than
+    :data:`MAX_DEPTH` and on a readable ``timestamp``; anything else is the
+    :class:`ParseError` that says why. ``ai_events.log`` and the application
+    logs differ only in what they read from the object afterwards.
+    """
+    if raw[-1:] == b"\r":
+        raw = raw[:-1]
+    text = raw.decode("utf-8", "replace")
+    try:
+        obj = _orjson_loads(raw)
+    except ValueError as exc:
+        try:
+            obj = loads_replaced(raw, exc)
+        except ValueError as final:
+            reason = json_error_reason(final) if text.strip() else "empty line"
+            return ParseError(file, line, reason, text, offset, kind)
+    if obj.__class__ is not dict:
+        return ParseError(file, line, "not a JSON object", text, offset, kind)
+    if len(raw) > _DEEP_MIN_LEN and raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and too_deep(obj):
+        return ParseError(file, line, f"nested deeper than {MAX_DEPTH} levels", text, offset, kind)
+    stamp = obj.get("timestamp")
+    if stamp is None:
+        return ParseError(file, line, "missing timestamp", text, offset, kind)
+    ts = text_ts(stamp) if stamp.__class__ is str else None
+    if ts is None:
+        return ParseError(file, line, f"bad timestamp {short(stamp)}", text, offset, kind)
+    return obj, ts, text

@@ -327,7 +327,10 @@ async def test_jobs_command_opens_a_job(jobs_app) -> None:
 
 
 async def test_jobs_command_before_the_first_scan_waits_for_it(fixture_app) -> None:
+    import dataclasses
+
     app = fixture_app()
+    app.state = dataclasses.replace(app.state, jobs=None)  # no scan has landed yet
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("colon", *"jobs job-0002", "enter")
         await pilot.pause(0.2)
