@@ -28,7 +28,7 @@ COMMANDS: tuple[Spec, ...] = (
     Spec("events", ("ev", "logs"), "QUERY", "the event stream, optionally filtered"),
     Spec("queues", ("qu", "dlq", "dead-letter"), "FILTER", "queues and dead letters (filtered)"),
     Spec("breakers", ("br", "cb"), "NAME", "circuit breakers (select NAME)"),
-    Spec("resources", ("res", "host"), None, "host, processes and store health"),
+    Spec("resources", ("res", "host"), "PANE", "host, processes, sizes, store health"),
     Spec("jobs", ("job",), "JOB_ID", "pipeline jobs"),
     Spec("backups", ("bk", "backup"), None, "store backups"),
     Spec("audit", ("au",), "TEXT", "operator actions, newest first (filtered)"),

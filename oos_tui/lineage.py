@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from oos_tui.models import Stage, StageFile
+from oos_tui.units import format_mib
 
 __all__ = [
     "CHECKED_INPUT_STATUSES",
@@ -452,13 +453,7 @@ class Node:
 
 
 def _size_text(size_mb: float | None) -> str:
-    if size_mb is None:
-        return ""
-    if size_mb >= 1024:
-        return f"{size_mb / 1024:.1f} GB"
-    if size_mb >= 1:
-        return f"{size_mb:.1f} MB"
-    return f"{size_mb * 1024:.1f} KB"
+    return "" if size_mb is None else format_mib(size_mb)
 
 
 def _detail(f: StageFile, made: StageFile | None = None) -> str:

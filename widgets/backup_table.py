@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Static
 from oos_tui.actions.backup import BackupInfo
 from oos_tui.sanitize import default_sanitizer
 from oos_tui.timeutil import format_duration
+from oos_tui.units import format_bytes
 from oos_tui.widgets.table import OosTable
 
 __all__ = [
@@ -77,14 +78,6 @@ def _when(ts: float | None, wide: bool) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime(fmt)
 
 
-def _size(n: int) -> str:
-    if n >= 1_000_000_000:
-        return f"{n / 1e9:.1f} GB"
-    if n >= 100_000:
-        return f"{n / 1e6:.1f} MB"
-    return f"{n / 1e3:.1f} kB"
-
-
 def status_of(backup: BackupInfo) -> Cell:
     """The status as a symbol and a word, so it reads without colour.
 
@@ -128,7 +121,7 @@ def backup_cells(backup: BackupInfo, now: float, wide: bool) -> tuple[Cell, ...]
     return (
         Cell(_when(backup.created_at, wide)),
         Cell(format_duration(max(0.0, now - backup.created_at)), "muted"),
-        Cell(_size(backup.bytes)),
+        Cell(format_bytes(backup.bytes)),
         integrity,
         verified,
         Cell(backup.kind, "muted" if backup.kind == "backup" else ""),

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from textual.content import Content
 
 from oos_tui.sources.system import HostSample
+from oos_tui.units import format_rate
 from oos_tui.widgets.panel import Panel
 from oos_tui.widgets.spark import spark
 
@@ -68,20 +69,12 @@ def render_host_glance(
     if height > len(lines):
         lines.append(Content(f"swap {s.swap_percent:.0f}%"))
     if height > len(lines) and s.disk_read_bps is not None:
-        lines.append(
-            Content(f"io   read {_rate(s.disk_read_bps)}  write {_rate(s.disk_write_bps or 0.0)}")
-        )
+        read, write = format_rate(s.disk_read_bps), format_rate(s.disk_write_bps or 0.0)
+        lines.append(Content(f"io   read {read}  write {write}"))
     if height > len(lines) and s.per_cpu:
         cores = " ".join(f"{c:.0f}%" for c in s.per_cpu)
         lines.append(Content(f"cores {cores}"[:width]))
     return Content("\n").join(lines)
-
-
-def _rate(bps: float) -> str:
-    for unit, scale in (("GB/s", 1e9), ("MB/s", 1e6), ("kB/s", 1e3)):
-        if bps >= scale:
-            return f"{bps / scale:.1f} {unit}"
-    return f"{bps:.0f} B/s"
 
 
 class HostGlance(Panel):

@@ -10,25 +10,20 @@ from textual.content import Content
 
 from oos_tui.sources.system import HostSample
 from oos_tui.timeutil import format_duration
+from oos_tui.units import format_bytes, format_rate
 from oos_tui.widgets.panel import Panel
-from oos_tui.widgets.spark import fit
+from oos_tui.widgets.spark import block_chart, fit
 
 if TYPE_CHECKING:
     from oos_tui.config import Settings
 
 __all__ = [
-    "EIGHTHS",
     "HostGraphs",
     "HostLimits",
-    "block_chart",
-    "human_bytes",
-    "human_rate",
     "render_host_graphs",
     "styled_row",
 ]
 
-EIGHTHS = " ▁▂▃▄▅▆▇█"
-"""Block characters by eighths filled: index 0 is blank, 8 a full cell."""
 
 SPAN_SECONDS = 900.0
 """The graphs cover the last 15 minutes of samples."""
@@ -38,33 +33,6 @@ _SPAN_SAMPLES = 450
 
 _WIDE = 110
 """From this many columns of content the charts are laid out in two columns."""
-
-
-def block_chart(values: Sequence[float | None], rows: int, top: float) -> list[str]:
-    """Values as a chart ``rows`` cells tall, top row first, one column per value.
-
-    Each row resolves 8 levels, so a 3-row chart shows 24 steps where a
-    sparkline shows 8: small changes stay visible. A value that is present
-    is at least one eighth tall (zero still reads as "sampled"); None is a
-    blank column, for gaps and for time before the first sample.
-    """
-    rows = max(1, rows)
-    levels = rows * 8
-    heights: list[int | None] = []
-    for v in values:
-        if v is None or v != v:
-            heights.append(None)
-        elif top <= 0:
-            heights.append(1)
-        else:
-            heights.append(max(1, min(levels, round(v / top * levels))))
-    out = []
-    for r in range(rows - 1, -1, -1):
-        base = r * 8
-        out.append(
-            "".join(" " if h is None else EIGHTHS[max(0, min(8, h - base))] for h in heights)
-        )
-    return out
 
 
 def styled_row(row: str, hot: Sequence[bool] | None, style: str, hot_style: str) -> Content:
@@ -78,22 +46,6 @@ def styled_row(row: str, hot: Sequence[bool] | None, style: str, hot_style: str)
             parts.append((row[start:i], hot_style if hot[start] else style))
             start = i
     return Content.assemble(*parts)
-
-
-def human_bytes(n: float | None) -> str:
-    """``1.2 MB``, ``840 kB``, ``0 B``: decimal units as ``oos-tui status``, 3 digits at most."""
-    if n is None:
-        return "-"
-    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if abs(n) >= scale:
-            value = n / scale
-            return f"{value:.0f} {unit}" if abs(value) >= 100 else f"{value:.1f} {unit}"
-    return f"{n:.0f} B"
-
-
-def human_rate(bps: float | None) -> str:
-    """Bytes per second, e.g. ``1.5 MB/s``."""
-    return "-" if bps is None else human_bytes(bps) + "/s"
 
 
 @dataclass(frozen=True)
@@ -133,18 +85,8 @@ def _span_label(window: Sequence[HostSample]) -> str:
     return "last 15m" if covered >= SPAN_SECONDS - step else f"last {format_duration(covered)}"
 
 
-def _resample(values: Sequence[float | None], width: int) -> list[float | None]:
-    """``fit(..., combine="max")`` that keeps missing values (None) missing."""
-    present = [v for v in values if v is not None]
-    if len(present) == len(values):
-        return list(fit(present, width, combine="max"))
-    # Figures are never negative, so -1 marks "missing" through the max.
-    marked = [-1.0 if v is None else v for v in values]
-    return [None if v < 0 else v for v in fit(marked, width, combine="max")]
-
-
 def _draw(fig: _Figure, label_w: int, chart_w: int, mark_w: int) -> list[Content]:
-    values = _resample(fig.values, chart_w) if chart_w > 0 else []
+    values = fit(fig.values, chart_w) if chart_w > 0 else []
     hot = None
     if fig.hot is not None:
         flags = fit([1.0 if h else 0.0 for h in fig.hot], chart_w, combine="max")
@@ -236,9 +178,11 @@ def _io(window: list[HostSample], rows: int, which: str) -> _Figure:
     known = [v for v in values if v is not None]
     top = max(known, default=0.0)
     labels = [
-        Content.assemble((f"{which:<5} ", "bold"), human_rate(values[-1] if values else None))
+        Content.assemble((f"{which:<5} ", "bold"), format_rate(values[-1] if values else None))
     ]
-    return _Figure(labels, values, top or 1.0, rows, style="$secondary", marks={0: human_rate(top)})
+    return _Figure(
+        labels, values, top or 1.0, rows, style="$secondary", marks={0: format_rate(top)}
+    )
 
 
 def _io_both(window: list[HostSample], rows: int) -> _Figure:
@@ -250,17 +194,19 @@ def _io_both(window: list[HostSample], rows: int) -> _Figure:
     top = max((v for v in values if v is not None), default=0.0)
     labels = [
         Content.assemble(
-            ("io ", "bold"), f"r {human_rate(s.disk_read_bps)} w {human_rate(s.disk_write_bps)}"
+            ("io ", "bold"), f"r {format_rate(s.disk_read_bps)} w {format_rate(s.disk_write_bps)}"
         )
     ]
-    return _Figure(labels, values, top or 1.0, rows, style="$secondary", marks={0: human_rate(top)})
+    return _Figure(
+        labels, values, top or 1.0, rows, style="$secondary", marks={0: format_rate(top)}
+    )
 
 
 def _disk_gauge(s: HostSample, width: int, limit: float) -> Content:
     """``disk ████████░░░░░░ 45% of 250 GB``: the bar marks the alert limit with ``│``."""
     over = s.disk_percent > limit
     text = Content.assemble(
-        (f" {s.disk_percent:.0f}% of {human_bytes(s.disk_total)}", _warn(over)),
+        (f" {s.disk_percent:.0f}% of {format_bytes(s.disk_total)}", _warn(over)),
         (" ▲ over" if over else f" (alert {limit:g}%)", _warn(over) or "$text-muted"),
     )
     bar_w = max(10, min(40, width - 5 - text.cell_length))
@@ -289,7 +235,7 @@ def _core_lines(s: HostSample, window: list[HostSample], width: int, lines: int)
     for i, pct in enumerate(s.per_cpu):
         hist = [x.per_cpu[i] if i < len(x.per_cpu) else None for x in window]
         chart_w = max(1, cell_w - label_w)
-        chart = block_chart(_resample(hist, chart_w), 1, 100.0)[0].rjust(chart_w)
+        chart = block_chart(fit(hist, chart_w), 1, 100.0)[0].rjust(chart_w)
         cell = Content.assemble((f"cpu{i:<2}", "$text-muted"), f"{pct:3.0f}% ", (chart, "$primary"))
         rows[i // columns].append(cell.truncate(cell_w, pad=True))
     return [Content(" ").join(r).truncate(width) for r in rows]
@@ -368,7 +314,7 @@ def _io_stacked(window: list[HostSample], rows: int, width: int, mark_w: int) ->
     s = window[-1]
     head = Content.assemble(
         ("disk I/O ", "bold"),
-        f"read {human_rate(s.disk_read_bps)}  write {human_rate(s.disk_write_bps)}",
+        f"read {format_rate(s.disk_read_bps)}  write {format_rate(s.disk_write_bps)}",
     )
     lines = [head.truncate(width, ellipsis=True)]
     for which in ("read", "write"):

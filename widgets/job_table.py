@@ -13,10 +13,10 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
-from oos_tui.cli.jobs import format_bytes
 from oos_tui.sanitize import default_sanitizer
 from oos_tui.sources.jobs import FAILED, INCOMPLETE, RUNNING, SUCCESS, JobInfo, job_matches
 from oos_tui.timeutil import format_duration
+from oos_tui.units import format_bytes
 from oos_tui.widgets.table import OosTable
 
 __all__ = [

@@ -63,6 +63,12 @@ class Panel(Static, can_focus=True):
         """Usable text width (content region), with a sane fallback before layout."""
         return max(10, self.content_region.width or 36)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # "enter: Open" only where there is a screen to open.
+        return not (
+            action == "open" and self.TARGET is None and type(self).action_open is Panel.action_open
+        )
+
     def action_open(self) -> None:
         """Open the screen that explains this panel."""
         if self.TARGET:

@@ -12,7 +12,7 @@ from textual.widgets import Static
 
 from oos_tui.sources.processes import ProcInfo
 from oos_tui.timeutil import format_duration
-from oos_tui.widgets.host_graphs import human_bytes
+from oos_tui.units import format_bytes
 from oos_tui.widgets.table import OosTable, Row
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def process_rows(procs: Sequence[ProcInfo], now: float, command_width: int) -> l
                 (
                     Text(str(p.pid), justify="right"),
                     Text(_cpu(p), justify="right"),
-                    Text("-" if p.rss is None else human_bytes(p.rss), justify="right"),
+                    Text("-" if p.rss is None else format_bytes(p.rss), justify="right"),
                     Text("-" if p.threads is None else str(p.threads), justify="right"),
                     Text(format_duration(p.uptime(now)), justify="right"),
                     Text("?" if p.access_denied else p.status),

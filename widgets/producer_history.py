@@ -14,8 +14,8 @@ from textual.content import Content
 from oos_tui.sources.metrics_history import ProducerHistory
 from oos_tui.sources.system import HostSample
 from oos_tui.timeutil import format_duration
-from oos_tui.widgets.host_graphs import block_chart
 from oos_tui.widgets.panel import Panel
+from oos_tui.widgets.spark import block_chart
 
 if TYPE_CHECKING:
     from oos_tui.config import Settings
@@ -201,10 +201,6 @@ class ProducerHistoryPane(Panel):
         self._drawn: tuple[object, ...] | None = None
         self._drawn_history: ProducerHistory | None = None
         self._series: tuple[Sequence[Point], Sequence[Point]] | None = None
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Panel's enter opens the detailed screen: this pane is already on it.
-        return action != "open"
 
     def source(self, settings: Settings) -> str:
         """The provenance line: which file, which window, beside which live series."""

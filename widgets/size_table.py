@@ -10,7 +10,7 @@ from textual.content import Content
 from oos_tui.sources.sizes import WorkspaceSizes
 from oos_tui.sources.system import HostSample
 from oos_tui.timeutil import format_duration
-from oos_tui.widgets.host_graphs import human_bytes
+from oos_tui.units import format_bytes
 from oos_tui.widgets.panel import Panel
 
 if TYPE_CHECKING:
@@ -43,8 +43,8 @@ def growth_text(rate: float | None) -> str:
         return "steady"
     sign = "+" if rate > 0 else "-"
     if abs(per_min) >= 1000.0:
-        return f"{sign}{human_bytes(abs(per_min))}/min"
-    return f"{sign}{human_bytes(abs(rate * 3600.0))}/h"
+        return f"{sign}{format_bytes(abs(per_min))}/min"
+    return f"{sign}{format_bytes(abs(rate * 3600.0))}/h"
 
 
 def _full_in(host: HostSample | None, rates: Mapping[str, float | None]) -> str | None:
@@ -83,7 +83,7 @@ def render_sizes(
         )
     for key, label in _ROWS:
         size = getattr(sizes, key)
-        shown = human_bytes(size)
+        shown = format_bytes(size)
         if key == "out" and not sizes.out_complete:
             shown = "≥" + shown
         rate = rates.get(key)
@@ -102,7 +102,7 @@ def render_sizes(
         full = _full_in(host, rates)
         lines.append(
             Content.styled(
-                f"filesystem {host.disk_percent:.0f}% used, {human_bytes(free)} free"
+                f"filesystem {host.disk_percent:.0f}% used, {format_bytes(free)} free"
                 + (f", full in ~{full} at this growth" if full else ""),
                 "$text-muted",
             ).truncate(width, ellipsis=True)
@@ -110,7 +110,7 @@ def render_sizes(
     if len(lines) < height:
         lines.append(
             Content.styled(
-                f"total {human_bytes(sizes.total)}, measured in {sizes.cost * 1000:.0f} ms",
+                f"total {format_bytes(sizes.total)}, measured in {sizes.cost * 1000:.0f} ms",
                 "$text-muted",
             ).truncate(width, ellipsis=True)
         )
@@ -127,10 +127,6 @@ class SizeTable(Panel):
         self._sizes: WorkspaceSizes | None = None
         self._rates: Mapping[str, float | None] = {}
         self._host: HostSample | None = None
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Panel's enter opens the detailed screen: this pane is already on it.
-        return action != "open"
 
     def source(self, settings: Settings) -> str:
         """The provenance line: what is measured, and how."""

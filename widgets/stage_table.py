@@ -14,12 +14,12 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
-from oos_tui.cli.jobs import format_bytes
 from oos_tui.lineage import FileRef, normalize_path
 from oos_tui.models import Stage, StageFile
 from oos_tui.sanitize import default_sanitizer
 from oos_tui.sources.jobs import JobInfo
 from oos_tui.timeutil import format_duration
+from oos_tui.units import format_bytes, format_mib
 from oos_tui.widgets.content_pane import ContentPane
 from oos_tui.widgets.job_table import short_time, styled_cell
 from oos_tui.widgets.table import OosTable
@@ -225,7 +225,7 @@ def _file_size(f: StageFile, path: str, sizes: Mapping[str, int | None]) -> str:
     if size is not None and size >= 0:
         return format_bytes(size)
     if f.size_mb is not None:
-        return format_bytes(f.size_mb * 1024 * 1024)
+        return format_mib(f.size_mb)
     return "-"
 
 

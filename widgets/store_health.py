@@ -12,7 +12,7 @@ from textual.widgets import ProgressBar, Static
 
 from oos_tui.integrity import VACUUM_FREELIST_RATIO, IntegrityRecord, StoreHealthFigures
 from oos_tui.timeutil import format_duration
-from oos_tui.widgets.host_graphs import human_bytes
+from oos_tui.units import format_bytes
 
 if TYPE_CHECKING:
     from oos_tui.config import Settings
@@ -85,13 +85,13 @@ def render_store_health(
         pages = ""
         if figures.page_count is not None and figures.page_size is not None:
             pages = f" ({figures.page_count:,} × {figures.page_size:,} B pages)"
-        lines.append(Content.assemble(("store ", "bold"), human_bytes(figures.size_bytes), pages))
+        lines.append(Content.assemble(("store ", "bold"), format_bytes(figures.size_bytes), pages))
         high = figures.vacuum_recommended
         ratio = figures.freelist_ratio
         lines.append(
             Content.assemble(
                 ("WAL ", "bold"),
-                human_bytes(figures.wal_bytes),
+                format_bytes(figures.wal_bytes),
                 ("  freelist ", "bold"),
                 (
                     "?" if ratio is None else f"{figures.freelist_count or 0:,} ({ratio:.1%})",

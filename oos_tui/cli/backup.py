@@ -12,6 +12,7 @@ from typing import IO, TYPE_CHECKING
 from oos_tui.cli._common import CliError, Output, fail, require_writable, settings_from
 from oos_tui.models import ActionResult
 from oos_tui.timeutil import format_duration
+from oos_tui.units import format_bytes
 
 if TYPE_CHECKING:
     from oos_tui.config import Settings
@@ -92,10 +93,6 @@ def _emit(out: Output, result: ActionResult, *, as_json: bool, verb: str) -> int
     return 1
 
 
-def _size(n: int) -> str:
-    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n / 1e3:.1f} kB"
-
-
 def _when(ts: float | None) -> str:
     if ts is None:
         return "never"
@@ -143,7 +140,7 @@ def _list(settings: Settings, *, as_json: bool) -> int:
         status = "" if b.ok else f"  ({b.status})"
         integrity = b.integrity if len(b.integrity) <= 9 else "FAILED"
         out.text(
-            f"{_when(b.created_at):<20}  {_size(b.bytes):>9}  {integrity:<9}  "
+            f"{_when(b.created_at):<20}  {format_bytes(b.bytes):>9}  {integrity:<9}  "
             f"{format_duration(now - b.created_at):>7}  {_when(b.verified_at):<20}  "
             f"{b.kind:<11}  {b.path.name}{status}"
         )

@@ -10,8 +10,9 @@ from typing import Any
 
 from oos_tui.cli._common import CliError, Output, UsageError, settings_from
 from oos_tui.timeutil import format_duration
+from oos_tui.units import format_bytes, format_mib
 
-__all__ = ["format_bytes", "register"]
+__all__ = ["register"]
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -34,18 +35,6 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         help="list only jobs whose id, status or failed stage contain every word of TEXT",
     )
     p.set_defaults(handler=run)
-
-
-def format_bytes(n: float | None) -> str:
-    """``512 B``, ``3.4 KB``, ``12.0 MB``, ``1.2 GB`` (powers of 1024)."""
-    if n is None or (isinstance(n, float) and not math.isfinite(n)):
-        return "-"
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(value) < 1024 or unit == "GB":
-            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TB"  # pragma: no cover
 
 
 def _when(ts: float | None, *, full: bool = True) -> str:
@@ -191,7 +180,7 @@ def _print_detail(info: Any, out: Output) -> None:
                 if size is not None and size >= 0:
                     shown = format_bytes(size)
                 elif f.size_mb is not None:
-                    shown = format_bytes(f.size_mb * 1024 * 1024)
+                    shown = format_mib(f.size_mb)
                 else:
                     shown = "-"
                 link = ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Container
 from textual.events import DescendantFocus
@@ -42,8 +42,6 @@ class AuditScreen(ConsoleScreen):
         super().__init__()
         self._sanitizer: Sanitizer | None = None
         self._key: tuple[object, ...] | None = None
-        self._loading = False
-        self._reload = False
 
     @property
     def sanitizer(self) -> Sanitizer:
@@ -69,27 +67,9 @@ class AuditScreen(ConsoleScreen):
         key = (snap.audit_count, health.message if health is not None else None)
         if key != self._key:
             self._key = key
-            self._load()
+            self.reload("audit", self._load_once)
 
     # -- loading --------------------------------------------------------------------
-
-    def _load(self) -> None:
-        if self._loading:
-            self._reload = True
-            return
-        self._loading = True
-        self._load_worker()
-
-    @work(exclusive=True, group="audit", exit_on_error=False)
-    async def _load_worker(self) -> None:
-        try:
-            while True:
-                self._reload = False
-                await self._load_once()
-                if not self._reload:
-                    break
-        finally:
-            self._loading = False
 
     async def _load_once(self) -> None:
         entries: list[AuditEntry] = []

@@ -14,13 +14,13 @@ from textual.content import Content
 from textual.events import DescendantFocus
 from textual.widgets import ContentSwitcher, Static, Tab, Tabs
 
-from oos_tui.cli.jobs import format_bytes
 from oos_tui.commandline import Command
 from oos_tui.sanitize import default_sanitizer
 from oos_tui.screens.base import ConsoleScreen
 from oos_tui.sources.jobs import FAILED, RUNNING, JobInfo, JobsSnapshot
 from oos_tui.state import ConsoleState
 from oos_tui.timeutil import format_duration
+from oos_tui.units import format_bytes
 from oos_tui.widgets.job_table import JobTable, job_status_label, live_duration, short_time
 from oos_tui.widgets.job_timeline import JobTimeline
 from oos_tui.widgets.lineage_tree import LineageTree

@@ -191,8 +191,6 @@ class QueuesScreen(ConsoleScreen):
         self._dl_key: tuple[Any, ...] | None = None
         self._dl_version: int | None = None
         self._dl_loaded_at = 0.0
-        self._loading = False
-        self._reload = False
         self._loaded_filter = DeadLetterFilter()
         self._loaded = 0
         self._complete = True
@@ -286,24 +284,7 @@ class QueuesScreen(ConsoleScreen):
     # -- loading dead letters -----------------------------------------------------
 
     def _load_dead_letters(self) -> None:
-        # A load in progress finishes and then runs once more, so a busy
-        # producer cannot starve the table by cancelling every load.
-        if self._loading:
-            self._reload = True
-            return
-        self._loading = True
-        self._load_worker()
-
-    @work(exclusive=True, group="dead-letters", exit_on_error=False)
-    async def _load_worker(self) -> None:
-        try:
-            while True:
-                self._reload = False
-                await self._load_once()
-                if not self._reload:
-                    break
-        finally:
-            self._loading = False
+        self.reload("dead-letters", self._load_once)
 
     async def _load_once(self) -> None:
         table = self.query_one(DeadLetterTable)

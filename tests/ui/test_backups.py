@@ -263,7 +263,7 @@ def test_status_words_carry_the_meaning_without_colour() -> None:
 def test_cells_compact_and_wide() -> None:
     b = _info("oos-x.db", created_at=FIXTURE_NOW - 3 * HOUR - 12 * 60)
     compact = [c.text for c in backup_cells(b, FIXTURE_NOW, wide=False)]
-    assert compact == ["09-28 22:48", "3h12m", "0.3 MB", "ok", "09-29 01:00", "backup", "✓ ok", ""]
+    assert compact == ["09-28 22:48", "3h12m", "270 kB", "ok", "09-29 01:00", "backup", "✓ ok", ""]
     wide = [c.text for c in backup_cells(b, FIXTURE_NOW, wide=True)]
     assert wide[0] == "2025-09-28 22:48:00"
     never = backup_cells(_info("y.db", verified_at=None, verify_ok=None), FIXTURE_NOW, False)

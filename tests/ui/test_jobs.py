@@ -164,9 +164,9 @@ async def test_enter_opens_the_failed_job_and_esc_comes_back(jobs_app) -> None:
         assert "✕ failed at 02_asr" in head and "2/2 stages" in head
         labels = [line.strip() for line in screen.query_one(LineageTree).labels()]
         assert labels[:5] == [
-            "02_asr/asr.json  asr/json  204.8 KB  → final",
+            "02_asr/asr.json  asr/json  210 kB  → final",
             "02_asr  ✕ failed",
-            "01_demux/demux.json  demux/json  102.4 KB",
+            "01_demux/demux.json  demux/json  105 kB",
             "01_demux  ✓ success",
             "input/episode.mp3  audio/mp3  ← external  ! missing",
         ]

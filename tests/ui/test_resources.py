@@ -36,10 +36,10 @@ from oos_tui.sources.sizes import SizeTracker, measure_sizes
 from oos_tui.sources.system import HostSample, SystemSampler
 from oos_tui.state import ConsoleState
 from oos_tui.store.schema import init_store
-from oos_tui.widgets.host_graphs import block_chart
 from oos_tui.widgets.process_table import ProcessTable, short_command
 from oos_tui.widgets.producer_history import ProducerHistoryPane, time_columns
 from oos_tui.widgets.size_table import SizeTable, growth_text
+from oos_tui.widgets.spark import block_chart
 from oos_tui.widgets.store_health import StoreHealthPane
 from oos_tui.widgets.table import OosTable
 from oos_tui.widgets.where_from import WhereFrom

@@ -115,7 +115,7 @@ def test_detail_text(run_cli, tmp_path: Path) -> None:
     assert lineage == [
         "├─ 03_summary",
         "└─ 02_asr",
-        "   └─ 01_demux/audio.wav  (audio/wav  512.0 KB)",
+        "   └─ 01_demux/audio.wav  (audio/wav  524 kB)",
         "      └─ 01_demux",
         "         └─ input/podcast.mp3  (audio/mp3)  [← external]",
     ]

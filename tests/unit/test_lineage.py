@@ -310,12 +310,12 @@ def test_render_tree_unicode_and_ascii() -> None:
         "lineage",
         "└─ 02_asr/seg.json  [→ final]",
         "   └─ 02_asr",
-        "      └─ 01_demux/audio.wav  (audio/wav  2.5 MB)",
+        "      └─ 01_demux/audio.wav  (audio/wav  2.6 MB)",
         "         └─ 01_demux",
         "            └─ in/p.mp3  (audio/mp3)  [← external]",
     ]
     ascii_lines = render_tree(lineage_tree(lineage, "02_asr"), ascii_only=True)
-    assert ascii_lines[1] == "`-- 01_demux/audio.wav  (audio/wav  2.5 MB)"
+    assert ascii_lines[1] == "`-- 01_demux/audio.wav  (audio/wav  2.6 MB)"
     assert all(ch.isascii() for line in ascii_lines for ch in line)
 
 
