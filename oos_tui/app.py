@@ -320,18 +320,23 @@ class OosApp(App[int]):
         self.push_screen(HelpScreen(self.help_entries()))
 
     def help_entries(self) -> list[HelpEntry]:
-        """Keys of the current screen (as remapped), grouped: this screen first, then global."""
-        entries: list[HelpEntry] = []
-        own: list[HelpEntry] = []
+        """Keys of the current screen (as remapped), grouped: this screen first, then global.
+
+        Bindings that share a description (``^c`` and ``super+c`` both copying) are
+        one line with both keys, so the list reads as things to do, not key codes.
+        """
+        merged: dict[tuple[str, str], list[str]] = {}
         for _key, active in self.screen.active_bindings.items():
             b = active.binding
             if not b.description:
                 continue
-            keys = self.get_key_display(b)
             section = "Global" if active.node is self else "This screen"
-            (entries if section == "Global" else own).append((section, keys, b.description))
-        screens = [("Screens", str(i), title) for i, (_mode, title) in enumerate(SCREENS, start=1)]
-        return own + entries + screens
+            keys = merged.setdefault((section, b.description), [])
+            shown = self.get_key_display(b)
+            if shown not in keys:
+                keys.append(shown)
+        entries = [(section, " ".join(keys), desc) for (section, desc), keys in merged.items()]
+        return sorted(entries, key=lambda entry: entry[0] != "This screen")
 
     async def on_panel_opened(self, message: Panel.Opened) -> None:
         await self.open_screen(message.target, message.arg)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
@@ -39,6 +40,10 @@ class ConsoleScreen(Screen):
         """The app, typed."""
         return self.app  # type: ignore[return-value]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._reloads: dict[str, list[bool]] = {}
+
     def compose(self) -> ComposeResult:
         yield NavBar(SCREENS, self.MODE)
         yield from self.compose_body()
@@ -64,6 +69,30 @@ class ConsoleScreen(Screen):
 
     def show_body(self, state: ConsoleState, now: float) -> None:
         """Subclasses update their panes."""
+
+    def reload(self, name: str, load: Callable[[], Awaitable[None]]) -> None:
+        """Run ``load`` in a worker; asked again while it runs, it runs once more after.
+
+        A busy producer changes the store every poll: cancelling the running
+        load each time (an exclusive worker) could starve a table forever, so a
+        load in progress finishes and one more follows.
+        """
+        state = self._reloads.setdefault(name, [False, False])  # running, again
+        if state[0]:
+            state[1] = True
+            return
+        state[0] = True
+        self.run_worker(self._reload_loop(state, load), group=f"reload-{name}", exit_on_error=False)
+
+    async def _reload_loop(self, state: list[bool], load: Callable[[], Awaitable[None]]) -> None:
+        try:
+            while True:
+                state[1] = False
+                await load()
+                if not state[1]:
+                    break
+        finally:
+            state[0] = False
 
     def set_where_from(self, text: str) -> None:
         """Say where the focused figure comes from."""

@@ -35,9 +35,9 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body") as body:
             body.border_title = "Keys — esc to close"
-            yield Static(self._render(), markup=False)
+            yield Static(self._help_text(), markup=False)
 
-    def _render(self) -> Content:
+    def _help_text(self) -> Content:
         parts: list[Content] = []
         section = None
         for sect, keys, desc in self._entries:
