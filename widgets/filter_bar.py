@@ -62,6 +62,9 @@ class FilterBar(Input):
     def _close(self, kept: bool) -> None:
         self.remove_class("-open")
         self.disabled = True  # closed bars never take focus
+        # Synchronously, as open() takes it: a key typed right after enter must
+        # reach the screen's bindings, not this input (the list refocuses on Closed).
+        self.screen.set_focus(None)
         self.post_message(self.Closed(kept))
 
     async def action_submit(self) -> None:

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 
 import pytest
 
@@ -62,16 +63,26 @@ class Tmux:
         """The visible screen as text."""
         return self._run("capture-pane", "-p", "-t", "t", check=False).stdout
 
-    def wait_for(self, text: str, timeout: float = 15.0) -> str:
-        """Wait until ``text`` is on screen; returns the screen (fails with it otherwise)."""
+    def wait_until(
+        self, check: Callable[[str], bool], what: str = "condition", timeout: float = 15.0
+    ) -> str:
+        """Wait until ``check(screen)`` holds; returns the screen (fails with it otherwise)."""
         deadline = time.monotonic() + timeout
         screen = ""
         while time.monotonic() < deadline:
             screen = self.capture()
-            if text in screen:
+            if check(screen):
                 return screen
             time.sleep(0.1)
-        raise AssertionError(f"{text!r} not on screen after {timeout}s:\n{screen}")
+        raise AssertionError(f"{what} not met after {timeout}s:\n{screen}")
+
+    def wait_for(self, text: str, timeout: float = 15.0) -> str:
+        """Wait until ``text`` is on screen; returns the screen (fails with it otherwise)."""
+        return self.wait_until(lambda screen: text in screen, repr(text) + " on screen", timeout)
+
+    def wait_gone(self, text: str, timeout: float = 15.0) -> str:
+        """Wait until ``text`` is no longer on screen; returns the screen (fails otherwise)."""
+        return self.wait_until(lambda screen: text not in screen, repr(text) + " gone", timeout)
 
     def close(self) -> None:
         """Kill the server."""
