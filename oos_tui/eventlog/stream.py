@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import math
 import os
+import random
 import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +54,17 @@ _WINDOW_MIN_FILE = 8 * 1024 * 1024
 _QUIET_FLUSH = 1.0
 _MAX_NEW_EVENTS = 20_000
 _LATE_NEWS_BYTES = 4 * 1024 * 1024
+_TABLE_MIN = 4096
+_HOT_SECONDS = 5.0
+"""A live file written this recently is polled at every step, hinted or not."""
+_COLD_POLL_MIN = 5.0
+_COLD_POLLS_PER_SECOND = 100.0
+"""Unhinted quiet files are polled at most this often in all (and each every 5 s at most)."""
+_DISCOVERY_COST_FACTOR = 100.0
+"""Rediscovery waits at least this many times its own last duration (≤ 1 % of a core)."""
+_HINTED_DISCOVERY_SECONDS = 0.5
+"""A log file the watcher names but no group follows triggers discovery, this often at most."""
+"""From this many refs, :meth:`StreamView.ts_of` gathers through one table of all times."""
 
 
 @dataclass(frozen=True)
@@ -93,16 +106,49 @@ class StreamView:
         return self.files[src] if src < len(self.files) else None
 
     def ts_of(self, refs: np.ndarray) -> np.ndarray:
-        """Timestamps of many refs at once."""
+        """Timestamps of many refs at once (0.0 for a ref into a source no longer read)."""
         refs = np.asarray(refs, dtype=np.int64)
-        out = np.zeros(refs.shape[0])
-        srcs = refs >> REF_SHIFT
-        for src in np.unique(srcs):
-            sel = srcs == src
-            view = self.store if src == STORE_SRC else self.files[int(src)]
-            if view is not None:
-                out[sel] = view.ts.take(refs[sel] & REF_MASK)
+        if refs.shape[0] < _TABLE_MIN:
+            out = np.zeros(refs.shape[0])
+            srcs = refs >> REF_SHIFT
+            for src in np.unique(srcs):
+                sel = srcs == src
+                view = self.store if src == STORE_SRC else self.files[int(src)]
+                if view is not None:
+                    out[sel] = view.ts.take(refs[sel] & REF_MASK)
+            return out
+        # Many refs (a histogram of millions of events): one gather from every
+        # source's times laid end to end, instead of one full pass per source.
+        table, base = self._ts_table
+        slot = refs >> REF_SHIFT
+        slot = np.where(slot == STORE_SRC, len(self.files), np.minimum(slot, len(self.files) + 1))
+        start = base[slot]
+        known = start >= 0
+        at = np.where(known, start + (refs & REF_MASK), table.shape[0] - 1)
+        at = np.minimum(at, table.shape[0] - 1)
+        out = table[at]
+        out[~known] = 0.0
         return out
+
+    @cached_property
+    def _ts_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every source's times end to end, a trailing 0, and where each source starts.
+
+        Slot ``len(files)`` is the store, ``len(files) + 1`` any ref out of range;
+        a start of -1 marks a source no longer read.
+        """
+        views: list[FileView | StoreView | None] = [*self.files, self.store, None]
+        base = np.full(len(views), -1, dtype=np.int64)
+        parts: list[np.ndarray] = []
+        at = 0
+        for slot, view in enumerate(views):
+            if view is not None:
+                base[slot] = at
+                part = view.ts.array()
+                parts.append(part)
+                at += part.shape[0]
+        parts.append(np.zeros(1))
+        return np.concatenate(parts), base
 
 
 @dataclass(frozen=True)
@@ -138,7 +184,25 @@ class _Group:
     tailer: Tailer | None = None
     assembler: RecordAssembler | None = None
     line_delta: int = 0
-    last_data: float = field(default_factory=time.monotonic)
+    last_data: float = 0.0
+    last_poll: float = 0.0
+    key: str = ""
+    """The live path as the file watcher names it (resolved): how a hint finds the group."""
+
+    def due(self, now: float, hints: frozenset[str], cold_every: float) -> bool:
+        """Whether a step given watch ``hints`` polls this file now.
+
+        Hinted and recently written files every step; a file with a record
+        held back for its continuation until it is flushed; the rest (cold:
+        hundreds of finished job logs) every ``cold_every`` seconds, in case
+        the watcher missed a write.
+        """
+        return (
+            self.key in hints
+            or now - self.last_data < _HOT_SECONDS
+            or (self.assembler is not None and bool(self.assembler.pending))
+            or now - self.last_poll >= cold_every
+        )
 
 
 def _last_line_end(path: Path) -> tuple[int, tuple[int, int] | None]:
@@ -178,6 +242,7 @@ class EventStream:
         include_store: also merge the store's ``events`` table.
         rediscover_seconds: how often to look for new log files.
         follow: False for a one-shot reader (the CLI): history only.
+        clock: monotonic seconds (a test's fake clock ages files without sleeping).
     """
 
     def __init__(
@@ -187,8 +252,10 @@ class EventStream:
         include_store: bool = True,
         rediscover_seconds: float = 2.0,
         follow: bool = True,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._settings = settings
+        self._clock = clock
         self._include_store = include_store
         self._rediscover = rediscover_seconds
         self._follow = follow
@@ -201,6 +268,8 @@ class EventStream:
         self._merged = False
         self._version = 0
         self._last_discovery = -math.inf
+        self._discovery_cost = 0.0
+        self._group_keys: set[str] = set()
         self._store_rowids = Growable(np.int64)
         self._store_ts = Growable(np.float64)
         self._store_last = 0
@@ -222,9 +291,33 @@ class EventStream:
 
     # -- discovery -----------------------------------------------------------------
 
+    def _discovery_due(self, now: float, hints: frozenset[str] | None) -> bool:
+        """Whether to look for new files now.
+
+        Without a watcher: every ``rediscover_seconds``. With one (``hints``),
+        a new log file is named by the watcher, so the periodic scan may wait
+        longer when it is slow (hundreds of job directories), and a hinted log
+        no group follows is looked for soon.
+        """
+        since = now - self._last_discovery
+        if hints is None:
+            return since >= self._rediscover
+        if since >= max(self._rediscover, _DISCOVERY_COST_FACTOR * self._discovery_cost):
+            return True
+        if since < _HINTED_DISCOVERY_SECONDS:
+            return False
+        return any(h.endswith(".log") and h not in self._group_keys for h in hints)
+
     def _discover(self) -> bool:
         """Register new files; True when something new was found."""
-        self._last_discovery = time.monotonic()
+        started = self._last_discovery = self._clock()
+        try:
+            return self._discover_now()
+        finally:
+            self._discovery_cost = self._clock() - started
+            self._group_keys = {g.key for g in self._groups.values()}
+
+    def _discover_now(self) -> bool:
         found = False
         for src in discover(self._settings):
             if src.live and src.group in self._groups:
@@ -252,7 +345,15 @@ class EventStream:
             self._files.append(index)
             found = True
             if src.live and self._follow:
-                group = _Group(src, index)
+                now = self._clock()
+                # Spread the cold polls of files found together over the interval.
+                group = _Group(
+                    src,
+                    index,
+                    last_data=now,
+                    last_poll=now - random.random() * _COLD_POLL_MIN,
+                    key=os.path.realpath(src.path),
+                )
                 group.tailer = Tailer(
                     src.path,
                     start_offset=end or 0,
@@ -451,7 +552,7 @@ class EventStream:
         batch = group.tailer.poll()
         out.notes.extend(batch.notes)
         records: list[RawLine] = list(batch.lines)
-        now = time.monotonic()
+        now = self._clock()
         if group.assembler is not None:
             records = group.assembler.feed(records)
             rotated = any(n.kind in ("rotated", "truncated", "deleted") for n in batch.notes)
@@ -512,12 +613,21 @@ class EventStream:
 
     # -- the step ------------------------------------------------------------------
 
-    def step(self, budget: int = 32 * 1024 * 1024) -> StreamUpdate:
-        """Do one bounded piece of work and report the result."""
+    def step(
+        self, budget: int = 32 * 1024 * 1024, hints: frozenset[str] | None = None
+    ) -> StreamUpdate:
+        """Do one bounded piece of work and report the result.
+
+        Args:
+            budget: bytes of history to index in this step.
+            hints: resolved paths a file watcher saw change since the last step;
+                then only those, recently written and cold-due files are polled.
+                None (no watcher, the CLI, tests): every live file is polled.
+        """
         out = _Arrivals()
         more = False
         changed = False
-        if time.monotonic() - self._last_discovery >= self._rediscover and self._discover():
+        if self._discovery_due(self._clock(), hints) and self._discover():
             changed = True
         windows_now = False
         for window in self._windows:
@@ -556,7 +666,12 @@ class EventStream:
             self._merge_all()
         elif not more and self._follow:
             self._merge_late_files(out)
+            now = self._clock()
+            cold_every = max(_COLD_POLL_MIN, len(self._groups) / _COLD_POLLS_PER_SECOND)
             for group in self._groups.values():
+                if hints is not None and not group.due(now, hints, cold_every):
+                    continue
+                group.last_poll = now
                 try:
                     more |= self._follow_group(group, out)
                 except OSError as exc:

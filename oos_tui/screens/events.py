@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Static
+from textual.timer import Timer
 from textual.worker import get_current_worker
 
 from oos_tui.eventlog.search import SearchCancelled, Searcher, SearchResult
@@ -23,13 +23,16 @@ from oos_tui.state import ConsoleState
 from oos_tui.widgets.event_detail import EventDetail
 from oos_tui.widgets.event_list import EventList
 from oos_tui.widgets.filter_bar import FilterBar
-from oos_tui.widgets.histogram import Histogram, bucket
+from oos_tui.widgets.histogram import Histogram, HistogramData, SortedTimes, bucket
+from oos_tui.widgets.text_line import QuietStatic
 
 __all__ = ["EventsScreen"]
 
 _SEVERITY_QUERIES = {"error": "severity>=error", "warning": "severity:warning"}
 _LIVE_SEARCH_SECONDS = 0.3
 _SEVERITY_SECONDS = 2.0
+_HISTOGRAM_SECONDS = 0.5
+"""While the stream only grows, the histogram is recounted at most this often."""
 
 
 class EventsScreen(ConsoleScreen):
@@ -80,10 +83,16 @@ class EventsScreen(ConsoleScreen):
         self._last_live_search = 0.0
         self._last_sev = 0.0
         self._hist_due = True
+        self._hist_stale = False
+        self._hist_counted = -1e9
+        self._hist_timer: Timer | None = None
+        self._hist_data: HistogramData | None = None
+        self._hist_query = ""
+        """The query the histogram counts ("" for the whole stream)."""
 
     def compose_body(self) -> ComposeResult:
         yield Histogram(id="histogram")
-        yield Static("", id="events-info", markup=False)
+        yield QuietStatic(id="events-info", fixed=True)
         yield EventList(id="event-list")
         yield EventDetail(id="event-detail")
 
@@ -97,8 +106,13 @@ class EventsScreen(ConsoleScreen):
         if view is None or view is self._view:
             self._render_info()
             return
+        # Growth of a ready stream (following) is recounted at a bounded rate;
+        # anything else (the index finished, a rotation rebuilt it) at once.
+        if self._view is not None and self._view.ready and view.ready:
+            self._hist_stale = True
+        else:
+            self._hist_due = True
         self._view = view
-        self._hist_due = True
         if self._query is None:
             self.query_one(EventList).show(view)
         else:
@@ -193,7 +207,10 @@ class EventsScreen(ConsoleScreen):
             marks = set() if self._only_matches else set(message.result.refs.tolist())
             query = self._query
             lst.set_marks(marks, query.highlights if query is not None else None)
-            self._hist_due = True
+            if self._hist_query == message.text:
+                self._hist_stale = True  # the live re-run of the same query
+            else:
+                self._hist_due = True
             self._update_histogram()
         self._render_info()
 
@@ -231,28 +248,73 @@ class EventsScreen(ConsoleScreen):
     @on(SeverityIndex)
     def _severity_ready(self, message: SeverityIndex) -> None:
         self._errors, self._warnings = message.errors, message.warnings
+        first = self._sev_version < 0
         self._sev_version = message.version
+        if first:
+            self._hist_due = True
+        else:
+            self._hist_stale = True  # a live refresh: at the bounded rate
+        self._update_histogram()
+
+    def on_resize(self) -> None:
         self._hist_due = True
+        self.call_after_refresh(self._update_histogram)  # once the histogram has its new width
+
+    def _histogram_timer(self) -> None:
+        self._hist_timer = None
         self._update_histogram()
 
     def _update_histogram(self) -> None:
+        """Recount the histogram when due (or stale for long enough); else leave it be.
+
+        A count binary-searches the column edges in the time-sorted order (a
+        few thousand reads, whatever the stream's size); a growing stream is
+        still recounted at a bounded rate, and a cursor move only redraws the
+        cursor's column (:meth:`_show_histogram_cursor`).
+        """
         view = self._view
-        hist = self.query_one(Histogram)
-        if view is None or not self._hist_due:
+        if view is None:
             return
-        self._hist_due = False
-        lst = self.query_one(EventList)
+        if self._hist_stale and not self._hist_due:
+            wait = self._hist_counted + _HISTOGRAM_SECONDS - time.monotonic()
+            if wait > 0:
+                if self._hist_timer is None:
+                    self._hist_timer = self.set_timer(wait, self._histogram_timer)
+                return
+            self._hist_due = True
+        if not self._hist_due:
+            return
+        self._hist_due = self._hist_stale = False
+        self._hist_counted = time.monotonic()
+        hist = self.query_one(Histogram)
         if self._query is not None and self._result is not None:
-            refs = self._result.refs
+            refs, self._hist_query = self._result.refs, self._text
             errs = np.intersect1d(self._errors, refs, assume_unique=True)
             warns = np.intersect1d(self._warnings, refs, assume_unique=True)
+            every = SortedTimes(refs.shape[0], lambda at: view.ts_of(refs[at]))
         else:
-            refs, errs, warns = view.order.array(), self._errors, self._warnings
-        ts = view.ts_of(refs)
-        cursor = lst.selected_ref
-        cursor_ts = lst.ts_of(cursor) if cursor is not None else None
+            errs, warns, order = self._errors, self._warnings, view.order
+            self._hist_query = ""
+            every = SortedTimes(order.length, lambda at: view.ts_of(order.take(at)))
+        # Search results (and so errors and warnings) are in stream order: by time.
         width = max(10, hist.size.width - 5)
-        hist.show(bucket(ts, view.ts_of(warns), view.ts_of(errs), width, cursor_ts))
+        self._hist_data = bucket(
+            every,
+            SortedTimes(warns.shape[0], lambda at: view.ts_of(warns[at])),
+            SortedTimes(errs.shape[0], lambda at: view.ts_of(errs[at])),
+            width,
+            None,
+        )
+        self._show_histogram_cursor()
+
+    def _show_histogram_cursor(self) -> None:
+        """Draw the last counts with the cursor's column marked."""
+        data = self._hist_data
+        if data is not None:
+            lst = self.query_one(EventList)
+            cursor = lst.selected_ref
+            data = data.at(lst.ts_of(cursor) if cursor is not None else None)
+        self.query_one(Histogram).show(data)
 
     # -- info line ----------------------------------------------------------------------
 
@@ -281,7 +343,7 @@ class EventsScreen(ConsoleScreen):
             parts.append(("● following", "$success"))
         else:
             parts.append((f"▲ {lst.arrived} new · f follows", "$warning"))
-        self.query_one("#events-info", Static).update(Content.assemble(*parts))
+        self.query_one("#events-info", QuietStatic).show(Content.assemble(*parts))
 
     # -- list requests ------------------------------------------------------------------
 
@@ -296,8 +358,7 @@ class EventsScreen(ConsoleScreen):
             detail = self.query_one(EventDetail)
             if detail.display:
                 detail.show(rec, lst.ts_of(message.ref))
-        self._hist_due = True
-        self._update_histogram()
+        self._show_histogram_cursor()
         self._render_info()
 
     @on(EventList.Requested)

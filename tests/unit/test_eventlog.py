@@ -339,3 +339,93 @@ def test_time_bounds_cut_candidates(tmp_path: Path) -> None:
     result = Searcher().search(view, query)
     assert view.ts_of(result.refs).tolist() == [T0 + 5, T0 + 6]  # until is exclusive
     assert all(r & REF_MASK < 5 for r in result.refs.tolist())
+
+
+def test_ts_of_many_refs_gathers_through_one_table(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path)
+    init_store(ws / "data" / "oos.db")
+    con = sqlite3.connect(ws / "data" / "oos.db")
+    con.execute(
+        "INSERT INTO events VALUES ('e1','2025-09-29T02:00:30.000Z','sched','started','info',"
+        "'stored','','{}','[]','corr-1','engine',1,'{}')"
+    )
+    con.commit()
+    con.close()
+    stream = EventStream(load_settings(ws, env={}))
+    view = _drain(stream).view
+    order = view.order.array()
+    assert view.store is not None and view.total == 11
+    # Past the table threshold (thousands of refs), with refs into a slot no
+    # longer read and past every file: both read as 0.0, as the small path does.
+    refs = np.concatenate([np.tile(order, 500), [(77 << REF_SHIFT) | 3]])
+    small = np.concatenate([view.ts_of(order[i : i + 100]) for i in range(0, order.size, 100)])
+    big = view.ts_of(refs)
+    assert big.shape == refs.shape
+    assert big[:-1].tolist() == np.tile(small, 500).tolist()
+    assert big[-1] == 0.0
+    assert T0 + 30 in big.tolist()  # the store's row
+    stream.close()
+
+
+def test_hinted_follow_polls_hot_and_hinted_files_and_cold_ones_rarely(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path)
+    now = [1000.0]
+    stream = EventStream(
+        load_settings(ws, env={}),
+        include_store=False,
+        rediscover_seconds=3600,
+        clock=lambda: now[0],
+    )
+    _drain(stream)
+    log, worker = ws / "oos.log", ws / "logs" / "worker.log"
+    now[0] += 60  # both files quiet for a minute: cold
+    stream.step(hints=frozenset())  # the cold poll that comes due finds nothing
+    with open(log, "ab") as fh:
+        fh.write(_pipe(30, title="hinted"))
+    with open(worker, "ab") as fh:
+        fh.write(applog.write_line(T0 + 31, "INFO", "worker", "unhinted"))
+    now[0] += 1
+    update = stream.step(hints=frozenset({os.path.realpath(log)}))
+    assert [e.message for e in update.events] == ["hinted"]  # the cold worker.log waits
+    now[0] += 1
+    update = stream.step(hints=frozenset())
+    assert update.events == ()  # still cold and not hinted
+    now[0] += 10  # past the cold interval: polled in case the watcher missed it
+    update = stream.step(hints=frozenset())
+    assert [e.message for e in update.events] == ["unhinted"]
+    with open(worker, "ab") as fh:
+        fh.write(applog.write_line(T0 + 32, "INFO", "worker", "hot"))
+    now[0] += 1  # written a second ago: hot, polled at every step without a hint
+    update = stream.step(hints=frozenset())
+    assert [e.message for e in update.events] == ["hot"]
+    with open(log, "ab") as fh:
+        fh.write(_pipe(33, title="no watcher"))
+    now[0] += 1
+    update = stream.step()  # no watcher (None): every live file, every step
+    assert [e.message for e in update.events] == ["no watcher"]
+    stream.close()
+
+
+def test_a_new_hinted_log_is_discovered_before_the_rediscovery_interval(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path)
+    now = [1000.0]
+    stream = EventStream(
+        load_settings(ws, env={}),
+        include_store=False,
+        rediscover_seconds=3600,
+        clock=lambda: now[0],
+    )
+    _drain(stream)
+    new = ws / "logs" / "api.log"
+    new.write_bytes(applog.write_line(T0 + 40, "INFO", "api", "new file"))
+    now[0] += 1
+    update = stream.step(hints=frozenset())
+    assert "logs/api.log" not in {f.display for f in update.view.files if f}
+    seen = []
+    for _ in range(3):
+        now[0] += 1
+        update = stream.step(hints=frozenset({os.path.realpath(new)}))
+        seen += [e.message for e in update.events]
+    assert "logs/api.log" in {f.display for f in update.view.files if f}
+    assert seen == ["new file"]
+    stream.close()
