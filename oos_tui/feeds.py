@@ -24,6 +24,7 @@ the app down.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -51,6 +52,11 @@ __all__ = [
     "ResourcesSampled",
     "StoreUpdated",
 ]
+
+
+_HOT_WAIT = 0.03
+_SCAN_COST_FACTOR = 50.0
+"""After a step that found new lines, the next poll comes this soon (seconds)."""
 
 
 class StoreUpdated(Message):
@@ -164,6 +170,11 @@ class Feeds:
         self._stop = threading.Event()
         self._async_stop: asyncio.Event | None = None
         self._slow = threading.Event()
+        self._hints: set[str] = set()
+        self._jobs_wake = threading.Event()
+        self._hints_lock = threading.Lock()
+        self._watching = False
+        """True while the file watcher runs: then the tail polls what it names."""
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -182,6 +193,7 @@ class Feeds:
         """Ask every loop to end (threads notice within one heartbeat)."""
         self._stop.set()
         self._wake.set()
+        self._jobs_wake.set()
         self._taken.set()
         self._slow.set()
         if self._async_stop is not None:
@@ -198,6 +210,15 @@ class Feeds:
     def wake(self) -> None:
         """Poll the files now (a watch hint or an explicit refresh)."""
         self._wake.set()
+
+    def _take_hints(self) -> frozenset[str] | None:
+        """The paths the watcher saw change since the last step (None: no watcher)."""
+        with self._hints_lock:
+            if not self._watching:
+                return None
+            hints = frozenset(self._hints)
+            self._hints.clear()
+        return hints
 
     def _post(self, message: Message) -> None:
         if not self._stop.is_set():
@@ -216,7 +237,7 @@ class Feeds:
         try:
             while not worker.is_cancelled and not self._stop.is_set():
                 try:
-                    update = stream.step()
+                    update = stream.step(hints=self._take_hints())
                     if history is None and update.view.ready:
                         history = HistoryCount(counter, list(update.view.files))
                     for ev in update.events:
@@ -250,7 +271,9 @@ class Feeds:
                 if busy:
                     time.sleep(0.001)  # let the UI thread take the GIL between steps
                 else:
-                    self._wake.wait(heartbeat)
+                    # A file being written is read again at once, not at the next
+                    # heartbeat or watcher batch: that is the follow latency.
+                    self._wake.wait(_HOT_WAIT if update.events or update.errors else heartbeat)
                     self._wake.clear()
         finally:
             stream.close()
@@ -267,19 +290,30 @@ class Feeds:
             name = Path(path).name
             return ".log" in name or name == "manifest.json"
 
+        with self._hints_lock:
+            self._watching = True
+        out_dir = os.path.realpath(self._settings.out_dir) + os.sep
         try:
-            async for _changes in awatch(
+            async for changes in awatch(
                 ws,
                 watch_filter=interesting,
-                debounce=100,
+                debounce=50,
                 step=20,
                 rust_timeout=1000,
                 yield_on_timeout=False,
                 stop_event=self._async_stop,
             ):
+                paths = {os.path.realpath(path) for _change, path in changes}
+                with self._hints_lock:
+                    self._hints.update(paths)
                 self._wake.set()
+                if any(p.startswith(out_dir) for p in paths):
+                    self._jobs_wake.set()
         except Exception as exc:  # inotify limits, vanished workspace: heartbeat still works
             self._post(FeedFailed("watch", _one_line(exc) + " (polling instead)"))
+        finally:
+            with self._hints_lock:
+                self._watching = False  # every live file is polled at each heartbeat again
 
     async def _store_loop(self) -> None:
         from oos_tui.store.reader import StoreReader
@@ -322,6 +356,7 @@ class Feeds:
         interval = self._settings.refresh.jobs_scan_seconds
         last: Any = None
         while not worker.is_cancelled and not self._stop.is_set():
+            started = time.monotonic()
             try:
                 snap = scanner.scan()
                 if last is None or snap.jobs != last.jobs or snap.errors != last.errors:
@@ -329,7 +364,14 @@ class Feeds:
                     last = snap
             except Exception as exc:
                 self._post(FeedFailed("jobs", _one_line(exc)))
-            self._stop.wait(interval)
+            # Hundreds of job directories make a scan costly: while the watcher
+            # runs (it wakes this loop on any change under out/), the periodic
+            # rescan waits long enough to cost at most ~2 % of a core.
+            wait = interval
+            if self._watching:
+                wait = max(interval, _SCAN_COST_FACTOR * (time.monotonic() - started))
+            self._jobs_wake.wait(wait)
+            self._jobs_wake.clear()
 
     def _resources_loop(self) -> None:
         from oos_tui.alerts import backup_facts, count_dead_letters_since
