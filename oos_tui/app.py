@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -129,6 +130,7 @@ class OosApp(App[int]):
         self._history: deque[str] = deque(maxlen=32)
         self._queries: deque[str] = deque(maxlen=32)
         self._push_pending = False
+        self._last_push = -1e9
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return themes.default_variables()
@@ -174,13 +176,20 @@ class OosApp(App[int]):
     # -- state flowing down ----------------------------------------------------
 
     def _schedule_push(self) -> None:
-        # Coalesce: many messages within one UI frame become one repaint.
+        # Coalesce: many messages within one UI frame become one repaint, at most
+        # ui_hz a second; the first news after a quiet spell is shown at once.
         if not self._push_pending:
             self._push_pending = True
-            self.set_timer(1 / max(1.0, self.settings.refresh.ui_hz), self._push_state)
+            frame = 1 / max(1.0, self.settings.refresh.ui_hz)
+            wait = self._last_push + frame - time.monotonic()
+            if wait > 0:
+                self.set_timer(wait, self._push_state)
+            else:  # after the messages already queued (a zero-delay Timer divides by zero)
+                self.call_later(self._push_state)
 
     def _push_state(self) -> None:
         self._push_pending = False
+        self._last_push = time.monotonic()
         try:
             screen = self.screen
         except ScreenStackError:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
-from textual.content import Content
 from textual.message import Message
-from textual.widgets import Static
+
+from oos_tui.widgets.text_line import QuietStatic
 
 __all__ = ["Panel"]
 
 
-class Panel(Static, can_focus=True):
+class Panel(QuietStatic, can_focus=True):
     """A bordered, focusable summary box.
 
     Subclasses set ``SOURCE`` (shown in the provenance line when focused) and
@@ -47,16 +47,8 @@ class Panel(Static, can_focus=True):
             self.arg = arg
 
     def __init__(self, title: str, *, id: str | None = None) -> None:
-        super().__init__("", id=id, classes="panel", markup=False)
+        super().__init__(id=id, classes="panel")
         self.border_title = title
-        self._shown: Content | None = None
-
-    def show(self, content: Content) -> None:
-        """Display ``content`` unless it is what is already shown."""
-        if self._shown is not None and content == self._shown:
-            return
-        self._shown = content
-        self.update(content)
 
     @property
     def inner_width(self) -> int:

@@ -26,11 +26,12 @@ class StatusBar(Static):
         if line == self._line:
             return
         self._line = line
-        self.update(self._build(line, self.size.width or 80))
+        # One row high in every theme: no layout pass (it would repaint the neighbours).
+        self.update(self._build(line, self.size.width or 80), layout=False)
 
     def on_resize(self) -> None:
         if self._line is not None:
-            self.update(self._build(self._line, self.size.width))
+            self.update(self._build(self._line, self.size.width), layout=False)
 
     @staticmethod
     def _build(s: StatusLine, width: int) -> Content:
