@@ -187,13 +187,16 @@ class EventList(ScrollView, can_focus=True):
     def _apply(self, view: StreamView, rows: Any) -> None:
         old_ref = self.selected_ref
         old_count = self._count
-        same_rows = rows is self._rows
+        old = self._view
+        if old is not None and (view.version < old.version or len(view.files) < len(old.files)):
+            self._cache.clear()  # another stream (a reload): its refs name other records
         self._view = view
         self._rows = rows
         self._count = len(rows) if not hasattr(rows, "length") else rows.length
         self.virtual_size = Size(self.size.width, self._count)
-        if not same_rows:
-            self._cache.clear()
+        # The row cache survives a new view: a ref names the same record for the
+        # stream's whole life (a rotated or truncated file gets a new slot), so
+        # following re-renders only the rows that arrived, not the whole screen.
         if self.following:
             self.cursor = max(0, self._count - 1)
             self.scroll_end(animate=False, immediate=True, x_axis=False)
@@ -285,7 +288,8 @@ class EventList(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         ref = int(self._rows[row])
         is_cursor = row == self.cursor
-        key = (ref, width, is_cursor, self.has_focus, id(self._view.source(ref)))
+        source = self._view.source(ref)
+        key = (ref, width, is_cursor, self.has_focus, source.path if source is not None else None)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
