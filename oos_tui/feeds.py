@@ -39,6 +39,7 @@ from oos_tui.clock import Clock
 from oos_tui.config import Settings
 from oos_tui.eventlog.access import RecordReader
 from oos_tui.eventlog.stream import EventStream, StreamUpdate
+from oos_tui.memory import release_free_memory
 from oos_tui.pipeline import HistoryCount, PipelineCounter, PipelineStats
 
 __all__ = [
@@ -56,6 +57,8 @@ __all__ = [
 
 _HOT_WAIT = 0.03
 _SCAN_COST_FACTOR = 50.0
+_TRIM_SECONDS = 30.0
+"""Freed memory is handed back to the OS this often (and when indexing ends)."""
 """After a step that found new lines, the next poll comes this soon (seconds)."""
 
 
@@ -234,6 +237,8 @@ class Feeds:
         counter = PipelineCounter()
         history: HistoryCount | None = None
         failing = False
+        was_busy = True
+        trimmed = time.monotonic()
         try:
             while not worker.is_cancelled and not self._stop.is_set():
                 try:
@@ -268,6 +273,13 @@ class Feeds:
                     self._posted_version = update.view.version
                     progress = history.progress if history is not None else 0.0
                     self._post(EventsArrived(update, counter.snapshot(self._clock.now()), progress))
+                now = time.monotonic()
+                if (was_busy and not busy) or now - trimmed >= _TRIM_SECONDS:
+                    # Indexing, history counting and searches free large arrays:
+                    # hand the pages back rather than keep the peak resident.
+                    release_free_memory()
+                    trimmed = now
+                was_busy = busy
                 if busy:
                     time.sleep(0.001)  # let the UI thread take the GIL between steps
                 else:

@@ -162,7 +162,7 @@ class HistoryCount:
         else:
             self._held.append((event_type, source, item_id, ts))
 
-    def step(self, read: Callable[[object, int, int], bytes | None], budget: int = 200_000) -> None:
+    def step(self, read: Callable[[object, int, int], bytes | None], budget: int = 25_000) -> None:
         """Count up to ``budget`` more records; ``read(file, start, stop)`` returns raw bytes."""
         from oos_tui.formats.pipe import lifecycle_fields
 

@@ -30,6 +30,8 @@ from oos_tui.models import ParseError
 __all__ = ["SearchCancelled", "SearchResult", "Searcher"]
 
 _CHUNK = 32 * 1024 * 1024
+_SLICE = 262_144
+"""Records of one file scanned per pass (bounds the temporary arrays)."""
 
 
 class SearchCancelled(Exception):
@@ -149,7 +151,13 @@ class Searcher:
             return candidates
         if isinstance(source, StoreView):
             return self._scan_store(source, candidates, query, cancelled)
-        return self._scan_file(source, candidates, query, cancelled)
+        # In slices: the per-record arrays of a 2,000,000-line file would
+        # otherwise be ~100 MB of temporaries, kept resident by the allocator.
+        found = [
+            self._scan_file(source, candidates[at : at + _SLICE], query, cancelled)
+            for at in range(0, candidates.shape[0], _SLICE)
+        ]
+        return np.concatenate(found) if len(found) > 1 else found[0]
 
     def _scan_store(
         self, store: StoreView, candidates: np.ndarray, query: object, cancelled: Callable[[], bool]

@@ -16,6 +16,7 @@ from textual.worker import get_current_worker
 
 from oos_tui.eventlog.search import SearchCancelled, Searcher, SearchResult
 from oos_tui.eventlog.stream import StreamView
+from oos_tui.memory import release_free_memory
 from oos_tui.models import Event
 from oos_tui.query import Query, QueryError, compile_query
 from oos_tui.screens.base import ConsoleScreen
@@ -32,6 +33,7 @@ _SEVERITY_QUERIES = {"error": "severity>=error", "warning": "severity:warning"}
 _LIVE_SEARCH_SECONDS = 0.3
 _SEVERITY_SECONDS = 2.0
 _HISTOGRAM_SECONDS = 0.5
+_TRIM_AFTER_SCANNED = 500_000
 """While the stream only grows, the histogram is recounted at most this often."""
 
 
@@ -189,6 +191,8 @@ class EventsScreen(ConsoleScreen):
         except Exception as exc:  # an unreadable file mid-search: say so, keep the old results
             self.post_message(self.SearchDone(text, None, f"search failed: {exc}"))
             return
+        if result.scanned > _TRIM_AFTER_SCANNED:
+            release_free_memory()  # a first search over millions of records frees a lot
         if not worker.is_cancelled:
             self.post_message(self.SearchDone(text, result))
 
@@ -234,15 +238,19 @@ class EventsScreen(ConsoleScreen):
     def _severity_index(self, view: StreamView) -> None:
         worker = get_current_worker()
         found = {}
+        scanned = 0
         try:
             for name, text in _SEVERITY_QUERIES.items():
-                found[name] = self._sev_searcher.search(
+                result = self._sev_searcher.search(
                     view, compile_query(text), cancelled=lambda: worker.is_cancelled
-                ).refs
+                )
+                found[name], scanned = result.refs, scanned + result.scanned
         except SearchCancelled:
             return
         except Exception:
             return
+        if scanned > _TRIM_AFTER_SCANNED:
+            release_free_memory()
         self.post_message(self.SeverityIndex(view.version, found["error"], found["warning"]))
 
     @on(SeverityIndex)

@@ -429,3 +429,21 @@ def test_a_new_hinted_log_is_discovered_before_the_rediscovery_interval(tmp_path
     assert "logs/api.log" in {f.display for f in update.view.files if f}
     assert seen == ["new file"]
     stream.close()
+
+
+def test_search_in_slices_finds_what_one_pass_finds(tmp_path: Path, monkeypatch) -> None:
+    from oos_tui.eventlog import search as search_module
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    lines = [_pipe(i, "FAIL" if i % 3 == 0 else "PROCESS", error=f"e{i}") for i in range(40)]
+    (ws / "oos.log").write_bytes(b"".join(lines) + b"not a log line\n")
+    stream = EventStream(load_settings(ws, env={}), include_store=False)
+    view = _drain(stream).view
+    queries = ["type:FAIL", "e1", "-type:FAIL since:2025-09-29T02:00:10Z"]
+    whole = [Searcher().search(view, compile_query(q)).refs.tolist() for q in queries]
+    monkeypatch.setattr(search_module, "_SLICE", 7)
+    sliced = [Searcher().search(view, compile_query(q)).refs.tolist() for q in queries]
+    assert sliced == whole
+    assert len(whole[0]) == 14 and len(whole[1]) == 11  # e1, e10…e19
+    stream.close()
