@@ -18,6 +18,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 def run_console(args: argparse.Namespace) -> int:
     """Load settings (errors are one line, exit 2), then run the Textual app."""
     settings = settings_from(args)
+    from oos_tui.memory import configure_allocator
+
+    configure_allocator()  # hours of following: keep resident memory near what is live
     from oos_tui.app import make_app  # Textual is imported only when a screen is wanted
 
     app = make_app(settings, show_tracebacks=bool(getattr(args, "debug", False)))

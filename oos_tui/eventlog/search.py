@@ -97,6 +97,7 @@ class Searcher:
         per_source = self._cache.get(text, {})
         self._cache.pop(text, None)
         matched: list[np.ndarray] = []
+        stamps: list[np.ndarray] = []
         scanned = 0
         sources: list[FileView | StoreView] = [f for f in view.files if f is not None]
         if view.store is not None:
@@ -113,6 +114,7 @@ class Searcher:
             per_source[src] = (source.count, found)
             scanned += source.count - have_count
             matched.append((np.int64(src) << REF_SHIFT) + found)
+            stamps.append(source.ts.take(found))
             done += source.count
             if progress is not None:
                 progress(done / total)
@@ -121,8 +123,8 @@ class Searcher:
             self._cache.popitem(last=False)
         refs = np.concatenate(matched) if matched else np.empty(0, dtype=np.int64)
         if refs.size:
-            ts = view.ts_of(refs)
-            refs = refs[np.lexsort((refs, ts))]
+            # Each source's times, read where they lie (no gather over the whole stream).
+            refs = refs[np.lexsort((refs, np.concatenate(stamps)))]
         return SearchResult(text, refs, scanned, view.version)
 
     def _search_source(

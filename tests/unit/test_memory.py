@@ -26,3 +26,10 @@ def test_release_free_memory_returns_freed_heap_pages() -> None:
     done = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True, check=True)
     released = int(done.stdout.strip())
     assert released > 100 * 1024 * 1024  # of the ~190 MB freed
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_configure_allocator_is_accepted_by_glibc() -> None:
+    code = "from oos_tui.memory import configure_allocator; print(configure_allocator())"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "True"
