@@ -10,14 +10,16 @@ ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def test_every_binding_id_is_documented() -> None:
+def test_every_binding_id_is_documented(tmp_path: Path) -> None:
     code = (
         "import oos_tui.app\n"
         "from oos_tui.keys import all_bindings\n"
         "print('\\n'.join(sorted(all_bindings())))\n"
     )
+    # Outside the checkout: the installed package (with its widgets/ and themes/
+    # mapping), not the bare source folder that ``-c`` would put first on sys.path.
     ids = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
     ).stdout.split()
     assert ids, "no bindings found"
     missing = [i for i in ids if f"`{i}`" not in README]
