@@ -20,6 +20,7 @@ import errno
 import itertools
 import os
 import stat
+import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,9 @@ from oos_tui.sources.discovery import rotations
 
 __all__ = ["RawLine", "TailBatch", "TailNote", "Tailer"]
 
-_SCAN_ATTEMPTS = 3
+_SCAN_ATTEMPTS = 12
+_SCAN_PAUSE = 0.001
+"""Seconds between directory scans that raced a rotation (growing: 1 ms, 2 ms, …)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,10 +410,13 @@ class Tailer:
                 cur.label = str(before[position][0])
                 newer = before[position + 1 :]
             else:
+                # Our file is not among the names: deleted, or caught mid-shift of
+                # a numbered rotation (.3 → .4 …). Only the last attempt may
+                # give up on the generations in between and go to the live file.
                 newer = before[-1:]
             wanted = [(n, ident) for n, ident in newer if ident not in (None, cur.ident)]
             handles = []
-            consistent = True
+            consistent = position is not None
             try:
                 for name, ident in wanted:
                     try:
@@ -432,6 +438,7 @@ class Tailer:
                 return handles
             for h in handles:
                 h.close()
+            time.sleep(_SCAN_PAUSE * (attempt + 1))  # let the writer finish its renames
         return handles
 
     def _replaced_in_place(self, cur: _Handle, st: os.stat_result) -> bool:
