@@ -5,7 +5,8 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.widgets import Static
+
+from oos_tui.widgets.text_line import QuietStatic
 
 __all__ = ["ContentPane"]
 
@@ -24,19 +25,13 @@ class ContentPane(VerticalScroll):
     ContentPane > Static { width: 1fr; height: auto; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self._shown: Content | None = None
-
     def compose(self) -> ComposeResult:
-        yield Static("", markup=False)
+        yield QuietStatic()
 
     def show_content(self, content: Content, *, scroll_home: bool = True) -> bool:
         """Display ``content``; False when it was already shown (nothing repainted)."""
-        if self._shown is not None and content == self._shown:
+        if not self.query_one(QuietStatic).show(content):
             return False
-        self._shown = content
-        self.query_one(Static).update(content)
         if scroll_home:
             self.scroll_home(animate=False)
         return True
@@ -44,4 +39,5 @@ class ContentPane(VerticalScroll):
     @property
     def text(self) -> str:
         """The plain text shown (for tests and the provenance line)."""
-        return self._shown.plain if self._shown is not None else ""
+        shown = self.query_one(QuietStatic).shown
+        return shown.plain if shown is not None else ""

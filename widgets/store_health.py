@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
-from textual.widgets import ProgressBar, Static
+from textual.widgets import ProgressBar
 
 from oos_tui.integrity import VACUUM_FREELIST_RATIO, IntegrityRecord, StoreHealthFigures
 from oos_tui.timeutil import format_duration
 from oos_tui.units import format_bytes
+from oos_tui.widgets.text_line import QuietStatic
 
 if TYPE_CHECKING:
     from oos_tui.config import Settings
@@ -153,10 +154,9 @@ class StoreHealthPane(Vertical, can_focus=True):
         self._hint = "c quick_check now"
         self._checking: str | None = None
         self._check_line = ""
-        self._shown: Content | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="store-health-body", markup=False)
+        yield QuietStatic(id="store-health-body")
 
     def source(self, settings: Settings) -> str:
         """The provenance line: PRAGMAs of the store poll, and where checks are recorded."""
@@ -219,9 +219,7 @@ class StoreHealthPane(Vertical, can_focus=True):
             height=region.height or 5,
             checking=self._check_line if self._checking else None,
         )
-        if content != self._shown:
-            self._shown = content
-            self.query_one("#store-health-body", Static).update(content)
+        self.query_one("#store-health-body", QuietStatic).show(content)
 
     def on_resize(self) -> None:
         self._redraw()

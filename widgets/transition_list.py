@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.widgets import Static
 
 from oos_tui.actions.breakers import state_look
 from oos_tui.breaker_history import Transition
 from oos_tui.sanitize import default_sanitizer
+from oos_tui.widgets.text_line import QuietStatic
 
 __all__ = ["STATE_STYLE", "TransitionList", "render_transitions", "transition_time"]
 
@@ -121,10 +121,9 @@ class TransitionList(VerticalScroll):
         self.filter_text = ""
         self._transitions: tuple[Transition, ...] = ()
         self._only: str | None = None
-        self._shown: Content | None = None
 
     def compose(self):
-        yield Static("", markup=False)
+        yield QuietStatic()
 
     def show(self, transitions: Sequence[Transition], only: str | None = None) -> None:
         """Display ``transitions`` (oldest first), all of them or ``only`` one breaker's."""
@@ -142,9 +141,7 @@ class TransitionList(VerticalScroll):
         content = render_transitions(
             self._transitions, width, self._only, text_filter=self.filter_text
         )
-        if content != self._shown:
-            self._shown = content
-            self.query_one(Static).update(content)
+        self.query_one(QuietStatic).show(content)
 
     def on_resize(self) -> None:
         self._redraw()

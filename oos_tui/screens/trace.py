@@ -165,7 +165,7 @@ class TraceScreen(Screen):
         if row.kind == "event" and row.ref is not None:
             detail.show(self._reader.record(self._view, row.ref), row.ts)
         else:
-            detail.query_one(Static).update(Content(repr(row.task or row.dead_letter)))
+            detail.show_content(Content(repr(row.task or row.dead_letter)))
 
     def action_close(self) -> None:
         """Back to the Events screen."""
