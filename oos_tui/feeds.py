@@ -56,10 +56,11 @@ __all__ = [
 
 
 _HOT_WAIT = 0.03
+"""After a step that found new lines, the next poll comes this soon (seconds)."""
 _SCAN_COST_FACTOR = 50.0
+"""With a watcher, the jobs rescan waits at least this many times its own duration."""
 _TRIM_SECONDS = 30.0
 """Freed memory is handed back to the OS this often (and when indexing ends)."""
-"""After a step that found new lines, the next poll comes this soon (seconds)."""
 
 
 class StoreUpdated(Message):

@@ -30,7 +30,6 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +53,6 @@ _WINDOW_MIN_FILE = 8 * 1024 * 1024
 _QUIET_FLUSH = 1.0
 _MAX_NEW_EVENTS = 20_000
 _LATE_NEWS_BYTES = 4 * 1024 * 1024
-_TABLE_MIN = 4096
 _HOT_SECONDS = 5.0
 """A live file written this recently is polled at every step, hinted or not."""
 _COLD_POLL_MIN = 5.0
@@ -64,7 +62,6 @@ _DISCOVERY_COST_FACTOR = 100.0
 """Rediscovery waits at least this many times its own last duration (≤ 1 % of a core)."""
 _HINTED_DISCOVERY_SECONDS = 0.5
 """A log file the watcher names but no group follows triggers discovery, this often at most."""
-"""From this many refs, :meth:`StreamView.ts_of` gathers through one table of all times."""
 
 
 @dataclass(frozen=True)
@@ -108,47 +105,14 @@ class StreamView:
     def ts_of(self, refs: np.ndarray) -> np.ndarray:
         """Timestamps of many refs at once (0.0 for a ref into a source no longer read)."""
         refs = np.asarray(refs, dtype=np.int64)
-        if refs.shape[0] < _TABLE_MIN:
-            out = np.zeros(refs.shape[0])
-            srcs = refs >> REF_SHIFT
-            for src in np.unique(srcs):
-                sel = srcs == src
-                view = self.store if src == STORE_SRC else self.files[int(src)]
-                if view is not None:
-                    out[sel] = view.ts.take(refs[sel] & REF_MASK)
-            return out
-        # Many refs (a histogram of millions of events): one gather from every
-        # source's times laid end to end, instead of one full pass per source.
-        table, base = self._ts_table
-        slot = refs >> REF_SHIFT
-        slot = np.where(slot == STORE_SRC, len(self.files), np.minimum(slot, len(self.files) + 1))
-        start = base[slot]
-        known = start >= 0
-        at = np.where(known, start + (refs & REF_MASK), table.shape[0] - 1)
-        at = np.minimum(at, table.shape[0] - 1)
-        out = table[at]
-        out[~known] = 0.0
-        return out
-
-    @cached_property
-    def _ts_table(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every source's times end to end, a trailing 0, and where each source starts.
-
-        Slot ``len(files)`` is the store, ``len(files) + 1`` any ref out of range;
-        a start of -1 marks a source no longer read.
-        """
-        views: list[FileView | StoreView | None] = [*self.files, self.store, None]
-        base = np.full(len(views), -1, dtype=np.int64)
-        parts: list[np.ndarray] = []
-        at = 0
-        for slot, view in enumerate(views):
+        out = np.zeros(refs.shape[0])
+        srcs = refs >> REF_SHIFT
+        for src in np.unique(srcs):
+            view = self.source(int(src) << REF_SHIFT)
             if view is not None:
-                base[slot] = at
-                part = view.ts.array()
-                parts.append(part)
-                at += part.shape[0]
-        parts.append(np.zeros(1))
-        return np.concatenate(parts), base
+                sel = srcs == src
+                out[sel] = view.ts.take(refs[sel] & REF_MASK)
+        return out
 
 
 @dataclass(frozen=True)

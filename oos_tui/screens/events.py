@@ -33,8 +33,9 @@ _SEVERITY_QUERIES = {"error": "severity>=error", "warning": "severity:warning"}
 _LIVE_SEARCH_SECONDS = 0.3
 _SEVERITY_SECONDS = 2.0
 _HISTOGRAM_SECONDS = 0.5
-_TRIM_AFTER_SCANNED = 500_000
 """While the stream only grows, the histogram is recounted at most this often."""
+_TRIM_AFTER_SCANNED = 500_000
+"""A search that read more records than this frees enough to hand back to the OS."""
 
 
 class EventsScreen(ConsoleScreen):

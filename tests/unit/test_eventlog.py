@@ -341,7 +341,7 @@ def test_time_bounds_cut_candidates(tmp_path: Path) -> None:
     assert all(r & REF_MASK < 5 for r in result.refs.tolist())
 
 
-def test_ts_of_many_refs_gathers_through_one_table(tmp_path: Path) -> None:
+def test_ts_of_reads_every_source_and_zero_for_a_source_not_read(tmp_path: Path) -> None:
     ws = _workspace(tmp_path)
     init_store(ws / "data" / "oos.db")
     con = sqlite3.connect(ws / "data" / "oos.db")
@@ -355,8 +355,8 @@ def test_ts_of_many_refs_gathers_through_one_table(tmp_path: Path) -> None:
     view = _drain(stream).view
     order = view.order.array()
     assert view.store is not None and view.total == 11
-    # Past the table threshold (thousands of refs), with refs into a slot no
-    # longer read and past every file: both read as 0.0, as the small path does.
+    # Many refs at once (every source, the store) and a ref into a slot no
+    # longer read, or past every file: that one reads as 0.0.
     refs = np.concatenate([np.tile(order, 500), [(77 << REF_SHIFT) | 3]])
     small = np.concatenate([view.ts_of(order[i : i + 100]) for i in range(0, order.size, 100)])
     big = view.ts_of(refs)
