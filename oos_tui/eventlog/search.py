@@ -197,8 +197,8 @@ class Searcher:
         """Read the candidates chunk by chunk; prefilter their bytes, parse and match the rest.
 
         With needles (OR of AND-groups of lower-case byte strings) each chunk is
-        lower-cased once and searched with ``bytes.find``, hits mapped to records
-        by binary search; otherwise the query's prefilter callable runs on each
+        searched case-insensitively with numpy (:class:`_ByteFinder`), hits
+        mapped to records by binary search; otherwise the query's prefilter callable runs on each
         record's bytes; without either every record is parsed.
         """
         fd = self._reader._fd(source)
@@ -218,9 +218,11 @@ class Searcher:
             lines = source.line_numbers.array()[candidates]
         else:
             lines = candidates + 1
-        out: list[int] = []
+        out: list[np.ndarray] = []
         n = candidates.shape[0]
         i = 0
+        display = source.display
+        parse = fmt.parse
         while i < n:
             if cancelled():
                 raise SearchCancelled
@@ -232,44 +234,94 @@ class Searcher:
             if needles:
                 passing = np.flatnonzero(_needle_hits(data, rel_a, rel_b, needles))
             elif prefilter is not None:
-                passing = [
-                    k
-                    for k, (a, b) in enumerate(zip(rel_a.tolist(), rel_b.tolist(), strict=True))
-                    if prefilter(data[a:b])
-                ]
+                passing = np.asarray(
+                    [
+                        k
+                        for k, (a, b) in enumerate(zip(rel_a.tolist(), rel_b.tolist(), strict=True))
+                        if prefilter(data[a:b])
+                    ],
+                    dtype=np.int64,
+                )
             else:
-                passing = range(j - i)
-            display = source.display
-            for k in passing:
-                a, b = int(rel_a[k]), int(rel_b[k])
-                raw = data[a:b]
-                ev = fmt.parse(raw, display, int(lines[i + k]), chunk_start + a)
-                if not isinstance(ev, ParseError) and matches(ev):
-                    out.append(int(candidates[i + k]))
+                passing = np.arange(j - i)
+            keep = [
+                ev.__class__ is not ParseError and matches(ev)
+                for ev in (
+                    parse(data[a:b], display, line, chunk_start + a)
+                    for a, b, line in zip(
+                        rel_a[passing].tolist(),
+                        rel_b[passing].tolist(),
+                        lines[i + passing].tolist(),
+                        strict=True,
+                    )
+                )
+            ]
+            out.append(candidates[i + passing[np.asarray(keep, dtype=bool)]])
             i = j
-        return np.asarray(out, dtype=np.int64)
+        return np.concatenate(out) if out else np.empty(0, dtype=np.int64)
 
 
-def _positions(hay: bytes, needle: bytes) -> np.ndarray:
-    out = []
-    find = hay.find
-    pos = find(needle)
-    while pos >= 0:
-        out.append(pos)
-        pos = find(needle, pos + 1)
-    return np.asarray(out, dtype=np.int64)
+class _ByteFinder:
+    """Case-insensitive substring search over one chunk, vectorised with numpy.
+
+    Finds exactly what ``data.lower().find(needle)`` finds for a lower-case
+    needle (``bytes.lower`` folds only ASCII A-Z), without lowering the chunk
+    or calling ``find`` once per hit: the rarest byte of the needle is
+    located in one pass over the chunk, the others are checked at those
+    positions only. Lowering and ``find`` cost ~110 ms per 32 MB chunk for a
+    word and its two escape hatches; this costs about a third, and numpy
+    releases the GIL while it runs, so the screen stays responsive.
+    """
+
+    _SAMPLE = 1 << 20
+
+    def __init__(self, data: bytes) -> None:
+        self._raw = np.frombuffer(data, dtype=np.uint8)
+        self._folded: np.ndarray | None = None
+        self._freq: np.ndarray | None = None
+
+    def _column(self, byte: int) -> np.ndarray:
+        if 97 <= byte <= 122:  # a-z: compare with ASCII letters folded to lower case
+            if self._folded is None:
+                self._folded = self._raw | np.uint8(0x20)
+            return self._folded
+        return self._raw
+
+    def _rarity(self, byte: int) -> int:
+        if self._freq is None:
+            self._freq = np.bincount(self._raw[: self._SAMPLE], minlength=256)
+        count = int(self._freq[byte])
+        if 97 <= byte <= 122:
+            count += int(self._freq[byte - 32])
+        return count
+
+    def positions(self, needle: bytes) -> np.ndarray:
+        """Start offsets of every (possibly overlapping) occurrence of ``needle``."""
+        size = len(needle)
+        room = self._raw.shape[0] - size + 1
+        if size == 0 or room <= 0 or needle.lower() != needle:
+            return np.empty(0, dtype=np.int64)  # an upper-case letter never is in lowered text
+        order = sorted(range(size), key=lambda i: (self._rarity(needle[i]), i))
+        first = order[0]
+        column = self._column(needle[first])
+        pos = np.flatnonzero(column[first : first + room] == needle[first])
+        for i in order[1:]:
+            if not pos.size:
+                break
+            pos = pos[self._column(needle[i])[pos + i] == needle[i]]
+        return pos
 
 
 def _needle_hits(
     data: bytes, starts: np.ndarray, stops: np.ndarray, needles: list[tuple[bytes, ...]]
 ) -> np.ndarray:
     """Which records (given by relative spans) contain every needle of some group."""
-    low = data.lower()
+    finder = _ByteFinder(data)
     hit = np.zeros(starts.shape[0], dtype=bool)
     for group in needles:
         in_group = np.ones(starts.shape[0], dtype=bool)
         for needle in sorted(group, key=len, reverse=True):
-            pos = _positions(low, needle)
+            pos = finder.positions(needle)
             owner = np.searchsorted(starts, pos, side="right") - 1
             valid = (owner >= 0) & (pos + len(needle) <= stops[np.maximum(owner, 0)])
             has = np.zeros(starts.shape[0], dtype=bool)

@@ -447,3 +447,33 @@ def test_search_in_slices_finds_what_one_pass_finds(tmp_path: Path, monkeypatch)
     assert sliced == whole
     assert len(whole[0]) == 14 and len(whole[1]) == 11  # e1, e10…e19
     stream.close()
+
+
+def _find_all(hay: bytes, needle: bytes) -> list[int]:
+    out, pos = [], hay.find(needle)
+    while pos >= 0:
+        out.append(pos)
+        pos = hay.find(needle, pos + 1)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_byte_finder_finds_what_lowered_find_finds(seed: int) -> None:
+    """The vectorised search must agree with ``data.lower().find`` hit for hit.
+
+    The haystack mixes cases, the bytes one bit away from a letter when
+    folded ('[' and '{', '@' and '`'), UTF-8 and overlapping repeats.
+    """
+    from oos_tui.eventlog.search import _ByteFinder
+
+    rng = np.random.default_rng(seed)
+    alphabet = np.frombuffer(b"aAbB[{@`|\\uU\xc4\xb0 \n", dtype=np.uint8)
+    data = bytes(alphabet[rng.integers(0, alphabet.shape[0], 20_000)])
+    data += b"AbAbAB|ab|{a}" + "\u0130".encode()
+    finder = _ByteFinder(data)
+    lowered = data.lower()
+    for needle in (b"ab", b"aba", b"|ab|", b"[a", b"{a", b"`b", b"\\u", "\u0130".encode(), b"a"):
+        assert finder.positions(needle).tolist() == _find_all(lowered, needle), needle
+    assert finder.positions(b"AB").tolist() == []  # lowered text holds no upper case
+    assert finder.positions(b"").tolist() == []
+    assert _ByteFinder(b"ab").positions(b"abc").tolist() == []
