@@ -111,6 +111,26 @@ def test_index_offsets_timestamps_and_malformed_lines(tmp_path: Path) -> None:
     reader.close()
 
 
+def test_index_counts_suspect_lines_without_parsing(tmp_path: Path) -> None:
+    """The status bar's estimate: lines with too few ``|`` or no time; extra ``|`` are fine."""
+    lines = [
+        _pipe(0),
+        b"2025-09-29T02:00:01Z|FAIL|podcast|Src|item1\n",  # four |: no data_json
+        _pipe(2, note="a|b|c|d|e|f"),  # |s inside the JSON
+        b"2025-09-29T02:00:03Z|PROCESS|podcast|Src|item3|{}|{}|\n",
+        b"no time here|a|b|c|d|{}\n",
+        b"\n",  # blank lines are not counted
+        b"|||\n",
+        _pipe(7),
+    ]
+    path = tmp_path / "oos.log"
+    path.write_bytes(b"".join(lines))
+    idx = FileIndex(0, path, "oos.log", get_format("pipe"), live=False)
+    assert idx.build()
+    assert idx.view().count == len(lines)
+    assert idx.view().suspect == 3
+
+
 def test_index_builds_in_bounded_steps(tmp_path: Path) -> None:
     path = tmp_path / "oos.log"
     path.write_bytes(b"".join(_pipe(i) for i in range(60_000)))
