@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from oos_tui.config import Settings
-from oos_tui.eventlog.chunked import Chunked, Frozen, Growable
+from oos_tui.eventlog.chunked import Chunked, Frozen, Growable, Order, Run
 from oos_tui.eventlog.index import FileIndex, FileView
 from oos_tui.formats import get_format
 from oos_tui.models import Event, ParseError
@@ -85,7 +85,7 @@ class StreamView:
     version: int
     files: tuple[FileView | None, ...]
     store: StoreView | None
-    order: Chunked
+    order: Order
     ready: bool
     progress: float
     problems: tuple[str, ...] = ()
@@ -422,7 +422,10 @@ class EventStream:
             all_refs = np.concatenate(refs)
             all_ts = np.concatenate(stamps)
             order = np.argsort(all_ts, kind="stable")
-            self._order = Chunked.of(all_refs[order], np.int64)
+            merged = all_refs[order]
+            # One source is mostly its own order: a run with a few patches, not 8 bytes a line.
+            run = Run.of(merged)
+            self._order = run if run is not None else Chunked.of(merged, np.int64)
             self._order_ts_last = float(all_ts[order[-1]])
         else:
             self._order = Chunked.empty(np.int64)

@@ -497,3 +497,69 @@ def test_byte_finder_finds_what_lowered_find_finds(seed: int) -> None:
     assert finder.positions(b"AB").tolist() == []  # lowered text holds no upper case
     assert finder.positions(b"").tolist() == []
     assert _ByteFinder(b"ab").positions(b"abc").tolist() == []
+
+
+def test_run_reads_and_grows_like_the_chunked_array_it_stands_for(monkeypatch) -> None:
+    from oos_tui.eventlog.chunked import Run
+
+    start, other = 3 << REF_SHIFT, 4 << REF_SHIFT
+    values = np.arange(start, start + 40, dtype=np.int64)
+    values[[5, 6]] = values[[6, 5]]  # a line logged out of time order
+    values[30] = other  # another source's record
+    run, stored = Run.of(values), Chunked.of(values)
+    assert run is not None and run.patch_at.tolist() == [5, 6, 30]
+
+    def same(a, b) -> None:
+        assert a.array().tolist() == b.array().tolist() and len(a) == len(b)
+        for lo, hi in ((0, len(b)), (2, 7), (6, 31), (30, 99), (5, 5)):
+            assert a.slice(lo, hi).tolist() == b.slice(lo, hi).tolist()
+        at = np.array([i for i in (len(b) - 1, 0, 5, 6, 30, 29, 5) if i < len(b)])
+        assert a.take(at).tolist() == b.take(at).tolist()
+        some = [i for i in (0, 5, 6, 30, -1) if i < len(b)]
+        assert [a[i] for i in some] == [b[i] for i in some]
+
+    same(run, stored)
+    with pytest.raises(IndexError):
+        run[40]
+    more = np.array([start + 40, start + 42, start + 41])
+    same(run.append(more), stored.append(more))
+    same(run.replace_tail(6, values[6:12]), stored.replace_tail(6, values[6:12]))
+    same(run.truncate(6), stored.truncate(6))
+    assert run.append(np.arange(start + 40, start + 50)).patch_at is run.patch_at  # no copy
+    monkeypatch.setattr(Run, "MAX_PATCHES", 4)
+    assert isinstance(run.append(np.array([other + 1, other + 2])), Chunked)
+    assert Run.of(np.arange(10) * 2) is None
+    assert Run.of(np.empty(0, dtype=np.int64)) is None
+
+
+def test_one_source_in_time_order_is_its_own_order_and_stays_so_while_followed(
+    tmp_path: Path,
+) -> None:
+    from oos_tui.eventlog.chunked import Run
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "oos.log").write_bytes(b"".join(_pipe(i) for i in range(10)))
+    stream = EventStream(load_settings(ws, env={}), include_store=False)
+    view = _drain(stream).view
+    assert isinstance(view.order, Run) and view.total == 10
+    with open(ws / "oos.log", "ab") as fh:
+        fh.write(_pipe(30) + _pipe(31))
+    view = stream.step().view
+    assert isinstance(view.order, Run) and view.total == 12
+    with open(ws / "oos.log", "ab") as fh:
+        fh.write(_pipe(20))  # older than the last line: the order is sorted by time
+    view = stream.step().view
+    assert isinstance(view.order, Run) and view.order.patch_at.tolist() == [10, 11, 12]
+    assert view.ts_of(view.order.array()).tolist() == sorted(view.ts_of(view.order.array()))
+    stream.close()
+
+
+def test_one_source_out_of_time_order_is_sorted(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "oos.log").write_bytes(_pipe(5) + _pipe(1) + _pipe(3))
+    stream = EventStream(load_settings(ws, env={}), include_store=False)
+    view = _drain(stream).view
+    assert (view.order.array() & REF_MASK).tolist() == [1, 2, 0]
+    stream.close()

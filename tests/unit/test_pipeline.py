@@ -41,4 +41,18 @@ def test_memory_is_bounded() -> None:
     for i in range(1000):
         c.feed("DISCOVER", "A", f"i{i}", T0)
     s = c.snapshot(T0)
-    assert s.discovered == 100
+    assert 90 <= s.discovered <= 100  # the oldest tenth is forgotten at once
+
+
+def test_forgetting_drops_the_least_recently_touched_and_keeps_counts_true() -> None:
+    c = PipelineCounter(max_tracked=10)
+    for i in range(10):
+        c.feed("DISCOVER", "A", f"i{i}", T0)
+    c.feed("FAIL", "A", "i0", T0 + 1)  # touched: now the newest
+    c.feed("DISCOVER", "A", "i10", T0 + 2)  # the 11th: i1 (the oldest) is forgotten
+    s = c.snapshot(T0 + 3)
+    assert (s.discovered, s.failed) == (9, 1)
+    c.feed("COMPLETE", "A", "i0", T0 + 4)  # still known: leaves the failed count
+    c.feed("COMPLETE", "A", "i1", T0 + 4)  # forgotten: nothing to take away
+    s = c.snapshot(T0 + 5)
+    assert (s.discovered, s.failed, s.completed) == (9, 0, 2)
