@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import numpy as np
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
@@ -157,6 +158,7 @@ class EventList(ScrollView, can_focus=True):
         self._pending: tuple[StreamView, Any] | None = None
         self._reader = RecordReader()
         self._cache: LRUCache[tuple[Any, ...], Strip] = LRUCache(2048)
+        self._style_table: dict[tuple[Style, bool, bool], dict[str, Style]] = {}
         self._matches: set[int] = set()
         self._highlight: Callable[[str], list[tuple[int, int]]] | None = None
         self.cursor = 0
@@ -278,6 +280,7 @@ class EventList(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._cache.clear()
+        self._style_table.clear()
 
     def render_line(self, y: int) -> Strip:
         _, scroll_y = self.scroll_offset
@@ -300,35 +303,73 @@ class EventList(ScrollView, can_focus=True):
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"event-list--{name}", partial=True)
 
+    def _styles(self, base: Style, is_cursor: bool) -> dict[str, Style]:
+        """Each cell class's full style (base, class, cursor), looked up once per theme."""
+        key = (base, is_cursor, self.has_focus)  # the cursor's style depends on focus
+        table = self._style_table.get(key)
+        if table is None:
+            cursor = self._style("cursor") if is_cursor else None
+            table = {}
+            # The cursor goes under each cell's own style (as Strip.apply_style puts it).
+            for name in self._CELL_CLASSES:
+                style = base + self._style(name)
+                table[name] = cursor + style if cursor is not None else style
+            table["pad"] = cursor + base if cursor is not None else base
+            table["highlight"] = self._style("match")  # added on top of a message's style
+            self._style_table[key] = table
+        return table
+
+    _CELL_CLASSES = (
+        "time",
+        "meta",
+        "type",
+        "message",
+        "debug",
+        "info",
+        "warning",
+        "error",
+        "critical",
+        "unreadable",
+        "match",
+    )
+
     def _render_row(self, ref: int, width: int, is_cursor: bool, base: Style) -> Strip:
+        """One row as one Strip of exactly ``width`` cells (styles and padding built in).
+
+        Following re-renders every visible row a few times a second, so a row
+        costs one Strip: no crop, no extend, no second pass for the cursor.
+        """
         assert self._view is not None
         rec = self._reader.record(self._view, ref)
         ts = self.ts_of(ref)
         cells = row_cells(rec, ts, width - 2)
+        styles = self._styles(base, is_cursor)
         mark = "▶ " if ref in self._matches else "  "
-        segments = [Segment(mark, base + self._style("match"))]
+        segments = [Segment(mark, styles["match"])]
         for text, cls in cells:
-            style = base + self._style(cls)
+            style = styles[cls]
             if (
                 cls in ("message", "info", "warning", "error", "critical")
                 and self._highlight
                 and text.startswith(" ")
             ):
-                segments.extend(self._highlighted(text, style))
+                segments.extend(self._highlighted(text, style, styles["highlight"]))
             else:
                 segments.append(Segment(text, style))
-        strip = Strip(segments).crop_extend(0, width, base)
-        if is_cursor:
-            strip = strip.apply_style(self._style("cursor"))
-        return strip
+        used = 2 + sum(cell_len(text) for text, _ in cells)
+        if used > width:  # wide characters: let Textual cut by cells
+            return Strip(segments).crop_extend(0, width, styles["pad"])
+        if used < width:
+            segments.append(Segment(" " * (width - used), styles["pad"]))
+        return Strip(segments, width)
 
-    def _highlighted(self, text: str, style: Style) -> list[Segment]:
+    def _highlighted(self, text: str, style: Style, mark: Style) -> list[Segment]:
         assert self._highlight is not None
         spans = self._highlight(text)
         if not spans:
             return [Segment(text, style)]
         out, pos = [], 0
-        match = style + self._style("match")
+        match = style + mark
         for a, b in sorted(spans):
             if a < pos:
                 continue
