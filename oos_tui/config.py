@@ -62,7 +62,7 @@ class RefreshSettings:
     metrics_seconds: float = 2.0
     process_scan_seconds: float = 10.0
     jobs_scan_seconds: float = 2.0
-    ui_hz: float = 10.0
+    ui_hz: float = 20.0
 
 
 @dataclass(frozen=True)

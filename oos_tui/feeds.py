@@ -252,8 +252,11 @@ class Feeds:
                                 counter.feed(ev.event_type, ev.source, ev.item_id, ev.ts)
                             else:
                                 history.hold(ev.event_type, ev.source, ev.item_id, ev.ts)
+                    counted = 0.0
                     if history is not None and not history.finished:
+                        began = time.monotonic()
                         history.step(reader.range_bytes)
+                        counted = time.monotonic() - began
                 except Exception as exc:  # a failing source is shown, then retried
                     self._post(FeedFailed("logs", _one_line(exc)))
                     failing = True
@@ -282,7 +285,10 @@ class Feeds:
                     trimmed = now
                 was_busy = busy
                 if busy:
-                    time.sleep(0.001)  # let the UI thread take the GIL between steps
+                    # Let the UI thread take the GIL between steps. Counting the
+                    # history is pure Python for seconds: it gets at most half
+                    # of the GIL, so the screen keeps up with a followed file.
+                    time.sleep(max(0.001, counted))
                 else:
                     # A file being written is read again at once, not at the next
                     # heartbeat or watcher batch: that is the follow latency.

@@ -13,6 +13,16 @@ from dataclasses import dataclass
 __all__ = ["HistoryCount", "PipelineCounter", "PipelineStats", "SourceRate"]
 
 _DISCOVERED, _PROCESSING, _FAILED = 1, 2, 3
+_UNKNOWN = -1
+_NEXT_STATE: dict[str, int | None] = {
+    "DISCOVER": _DISCOVERED,
+    "PROCESS": _PROCESSING,
+    "RETRY": _PROCESSING,
+    "COMPLETE": None,  # finished items are only counted
+    "FAIL": _FAILED,
+}
+"""An item's state after each processing event type (other types leave it alone)."""
+_NEXT_STATE_BYTES = {k.encode(): v for k, v in _NEXT_STATE.items()}
 _MAX_TRACKED = 200_000
 _WINDOW_MINUTES = 60
 
@@ -70,6 +80,7 @@ class PipelineCounter:
         self._sources: dict[str, list[int]] = {}
 
     def _set(self, item: str, new: int | None) -> None:
+        # Inlined in feed_lines (two million calls when a history is counted).
         key = hash(item)
         old = self._state.pop(key, None)
         if old is not None:
@@ -98,27 +109,64 @@ class PipelineCounter:
         """Account for one processing event."""
         self._events += 1
         item = item_id or ""
-        if event_type == "DISCOVER":
-            if item:
-                self._set(item, _DISCOVERED)
-        elif event_type == "PROCESS":
-            if item:
-                self._set(item, _PROCESSING)
-        elif event_type == "RETRY":
+        new = _NEXT_STATE.get(event_type, _UNKNOWN)
+        if new is _UNKNOWN:
+            return
+        if event_type == "RETRY":
             self._retries += 1
-            if item:
-                self._set(item, _PROCESSING)
-        elif event_type == "COMPLETE":
-            if item:
-                self._set(item, None)
-            self._completed += 1
-            minute = int(ts // 60)
-            self._per_minute[minute] = self._per_minute.get(minute, 0) + 1
-            self._sources.setdefault(source, [0, 0])[0] += 1
+        if item:
+            self._set(item, new)
+        if event_type == "COMPLETE":
+            self._complete(source, ts)
         elif event_type == "FAIL":
-            if item:
-                self._set(item, _FAILED)
             self._sources.setdefault(source, [0, 0])[1] += 1
+
+    def _complete(self, source: str, ts: float) -> None:
+        self._completed += 1
+        minute = int(ts // 60)
+        self._per_minute[minute] = self._per_minute.get(minute, 0) + 1
+        self._sources.setdefault(source, [0, 0])[0] += 1
+
+    def feed_lines(self, lines: list[bytes], stamps: list[float]) -> None:
+        """Account for raw ``oos.log`` lines (a history), as :meth:`feed` would one by one.
+
+        Counting the history of a 2,000,000-line file shares the GIL with the
+        screen for seconds, so the per-line work is inlined here: split on the
+        first five ``|`` only (the JSON is never read) and decode only what is
+        kept. A line without six fields is not a processing event.
+        """
+        state, counts, cap, sources = self._state, self._counts, self._max, self._sources
+        nxt = _NEXT_STATE_BYTES
+        events = retries = 0
+        for raw, ts in zip(lines, stamps, strict=False):
+            parts = raw.split(b"|", 5)
+            if len(parts) != 6:
+                continue
+            events += 1
+            kind = parts[1]
+            new = nxt.get(kind, _UNKNOWN)
+            if new is _UNKNOWN:
+                continue
+            if kind == b"RETRY":
+                retries += 1
+            item = parts[4]
+            if item:
+                key = hash(item.decode("utf-8", "replace"))
+                old = state.pop(key, None)
+                if old is not None:
+                    counts[old] -= 1
+                if new is not None:
+                    state[key] = new
+                    counts[new] += 1
+                    if len(state) > cap:
+                        self._forget_oldest()
+                        state = self._state
+            if kind == b"COMPLETE":
+                self._complete(parts[3].decode("utf-8", "replace"), ts)
+            elif kind == b"FAIL":
+                sources.setdefault(parts[3].decode("utf-8", "replace"), [0, 0])[1] += 1
+        self._events += events
+        self._retries += retries
 
     def snapshot(self, now: float) -> PipelineStats:
         """Freeze the counters; throughput is the 60 minutes up to ``now``."""
@@ -179,22 +227,17 @@ class HistoryCount:
         else:
             self._held.append((event_type, source, item_id, ts))
 
-    def step(self, read: Callable[[object, int, int], bytes | None], budget: int = 25_000) -> None:
+    def step(self, read: Callable[[object, int, int], bytes | None], budget: int = 10_000) -> None:
         """Count up to ``budget`` more records; ``read(file, start, stop)`` returns raw bytes."""
-        from oos_tui.formats.pipe import lifecycle_fields
-
         while budget > 0 and not self.finished:
             f = self._files[self._file]
             count = f.count  # type: ignore[attr-defined]
             stop = min(count, self._record + budget)
             if stop > self._record:
                 data = read(f, self._record, stop)
-                ts = f.ts.slice(self._record, stop)  # type: ignore[attr-defined]
+                ts = f.ts.slice(self._record, stop).tolist()  # type: ignore[attr-defined]
                 lines = data.split(b"\n") if data else []
-                for i, line in enumerate(lines[: stop - self._record]):
-                    fields = lifecycle_fields(line)
-                    if fields is not None:
-                        self._counter.feed(fields[0], fields[1], fields[2] or None, float(ts[i]))
+                self._counter.feed_lines(lines[: stop - self._record], ts)
                 budget -= stop - self._record
                 self.done += stop - self._record
                 self._record = stop

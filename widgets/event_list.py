@@ -159,6 +159,7 @@ class EventList(ScrollView, can_focus=True):
         self._reader = RecordReader()
         self._cache: LRUCache[tuple[Any, ...], Strip] = LRUCache(2048)
         self._style_table: dict[tuple[Style, bool, bool], dict[str, Style]] = {}
+        self._prefetched: tuple[int, int, int] | None = None  # (view, scroll, height) read ahead
         self._matches: set[int] = set()
         self._highlight: Callable[[str], list[tuple[int, int]]] | None = None
         self.cursor = 0
@@ -296,6 +297,14 @@ class EventList(ScrollView, can_focus=True):
         cached = self._cache.get(key)
         if cached is not None:
             return cached
+        window = (id(self._view), scroll_y, self.size.height)
+        if window != self._prefetched:
+            # The first row this frame that must be read: read the page in one go.
+            self._prefetched = window
+            stop = min(self._count, scroll_y + self.size.height)
+            rows = self._rows.slice(row, stop) if hasattr(self._rows, "slice") else None
+            page = rows if rows is not None else self._rows[row:stop]
+            self._reader.prefetch(self._view, np.asarray(page, dtype=np.int64).tolist())
         strip = self._render_row(ref, width, is_cursor, base)
         self._cache[key] = strip
         return strip

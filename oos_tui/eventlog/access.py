@@ -135,6 +135,57 @@ class RecordReader:
             self._cache.popitem(last=False)
         return result
 
+    def prefetch(self, stream: StreamView, refs: list[int]) -> None:
+        """Read and cache the file records among ``refs``: one read per run of neighbours.
+
+        The screen needs a page of rows at once. Read one by one, each row is
+        a system call that gives up the GIL, and getting it back behind a
+        busy worker thread can take a whole switch interval (5 ms): a page of
+        50 rows could wait a quarter of a second. Store rows are left to
+        :meth:`record`.
+        """
+        wanted: dict[int, list[int]] = {}
+        for ref in refs:
+            src = ref >> REF_SHIFT
+            if src != STORE_SRC:
+                wanted.setdefault(src, []).append(ref & REF_MASK)
+        for src, indexes in wanted.items():
+            source = stream.source(src << REF_SHIFT)
+            if not isinstance(source, FileView):
+                continue
+            stamp = id(source.ts)
+            todo = sorted(i for i in set(indexes) if (src, i, stamp) not in self._cache)
+            run: list[int] = []
+            for index in todo:
+                if run and index != run[-1] + 1:
+                    self._read_run(source, src, stamp, run)
+                    run = []
+                run.append(index)
+            if run:
+                self._read_run(source, src, stamp, run)
+
+    def _read_run(self, source: FileView, src: int, stamp: int, run: list[int]) -> None:
+        first, _ = source.span(run[0])
+        _, last = source.span(run[-1])
+        fd = self._fd(source)
+        if fd is None or last - first > self._max:
+            return  # record() reads them one by one (and says what went wrong)
+        try:
+            data = os.pread(fd, last - first, first)
+        except OSError:
+            return
+        fmt = get_format(source.format)
+        for index in run:
+            start, stop = source.span(index)
+            raw = data[start - first : stop - first]
+            if raw.endswith(b"\r"):
+                raw = raw[:-1]
+            self._cache[(src, index, stamp)] = fmt.parse(
+                raw, source.display, source.line_of(index) or 0, start
+            )
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
     def _load(
         self, source: FileView | StoreView | None, src: int, index: int
     ) -> Event | ParseError:

@@ -563,3 +563,35 @@ def test_one_source_out_of_time_order_is_sorted(tmp_path: Path) -> None:
     view = _drain(stream).view
     assert (view.order.array() & REF_MASK).tolist() == [1, 2, 0]
     stream.close()
+
+
+def test_prefetch_reads_runs_once_and_gives_what_record_gives(tmp_path: Path, monkeypatch) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    lines = [_pipe(i) for i in range(20)]
+    lines[7] = b"not a log line\r\n"
+    (ws / "oos.log").write_bytes(b"".join(lines))
+    stream = EventStream(load_settings(ws, env={}), include_store=False)
+    view = _drain(stream).view
+    refs = view.order.array().tolist()
+    one = RecordReader()
+    expected = [one.record(view, r) for r in refs]
+    batch = RecordReader()
+    reads: list[int] = []
+    real_pread = os.pread
+
+    def counting(fd: int, n: int, at: int) -> bytes:
+        reads.append(at)
+        return real_pread(fd, n, at)
+
+    monkeypatch.setattr(os, "pread", counting)
+    batch.prefetch(view, refs[2:9] + refs[12:15] + refs[2:4])
+    assert len(reads) == 2  # two runs of neighbours, each one read
+    got = [batch.record(view, r) for r in refs]
+    monkeypatch.undo()
+    assert got == expected
+    assert isinstance(got[7], ParseError) and got[7].raw == "not a log line"
+    assert len(reads) == 2 + 20 - 10  # the rest were read one by one
+    one.close()
+    batch.close()
+    stream.close()

@@ -56,3 +56,32 @@ def test_forgetting_drops_the_least_recently_touched_and_keeps_counts_true() -> 
     c.feed("COMPLETE", "A", "i1", T0 + 4)  # forgotten: nothing to take away
     s = c.snapshot(T0 + 5)
     assert (s.discovered, s.failed, s.completed) == (9, 0, 2)
+
+
+def test_raw_history_lines_count_as_their_events_would() -> None:
+    """feed_lines (the history's fast path) must agree with feed, state for state."""
+    import random
+
+    from oos_tui.formats import PIPE, pipe
+
+    rng = random.Random(7)
+    kinds = ["DISCOVER", "PROCESS", "RETRY", "COMPLETE", "FAIL", "NOTE"]
+    lines = []
+    for i in range(3000):
+        item = "" if i % 97 == 0 else f"it\u00e9m{rng.randrange(400)}"
+        kind = rng.choice(kinds)
+        lines.append(pipe.write_line(T0 + i, kind, "podcast", f"S{i % 5}", item, {"n": i})[:-1])
+    lines += [b"no fields here", b"", b"2025-09-29T02:00:00Z|COMPLETE|x|S9|i\xff|{}"]
+    stamps = [T0 + i for i in range(len(lines))]
+    raw = PipelineCounter(max_tracked=150)
+    raw.feed_lines(lines, stamps)
+    one = PipelineCounter(max_tracked=150)
+    for line, ts in zip(lines, stamps, strict=True):
+        parts = line.split(b"|", 5)
+        if len(parts) == 6:
+            ev = PIPE.parse(line, "oos.log", 1)
+            source = getattr(ev, "source", parts[3].decode("utf-8", "replace"))
+            item = getattr(ev, "item_id", parts[4].decode("utf-8", "replace") or None)
+            one.feed(parts[1].decode(), source, item, ts)
+    assert raw.snapshot(T0 + 4000) == one.snapshot(T0 + 4000)
+    assert raw.snapshot(T0 + 4000).events == 3001
