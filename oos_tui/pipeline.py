@@ -119,13 +119,16 @@ class PipelineCounter:
         if event_type == "COMPLETE":
             self._complete(source, ts)
         elif event_type == "FAIL":
-            self._sources.setdefault(source, [0, 0])[1] += 1
+            self._fail(source)
 
     def _complete(self, source: str, ts: float) -> None:
         self._completed += 1
         minute = int(ts // 60)
         self._per_minute[minute] = self._per_minute.get(minute, 0) + 1
         self._sources.setdefault(source, [0, 0])[0] += 1
+
+    def _fail(self, source: str) -> None:
+        self._sources.setdefault(source, [0, 0])[1] += 1
 
     def feed_lines(self, lines: list[bytes], stamps: list[float]) -> None:
         """Account for raw ``oos.log`` lines (a history), as :meth:`feed` would one by one.
@@ -135,7 +138,7 @@ class PipelineCounter:
         first five ``|`` only (the JSON is never read) and decode only what is
         kept. A line without six fields is not a processing event.
         """
-        state, counts, cap, sources = self._state, self._counts, self._max, self._sources
+        state, counts, cap = self._state, self._counts, self._max
         nxt = _NEXT_STATE_BYTES
         events = retries = 0
         for raw, ts in zip(lines, stamps, strict=False):
@@ -164,7 +167,7 @@ class PipelineCounter:
             if kind == b"COMPLETE":
                 self._complete(parts[3].decode("utf-8", "replace"), ts)
             elif kind == b"FAIL":
-                sources.setdefault(parts[3].decode("utf-8", "replace"), [0, 0])[1] += 1
+                self._fail(parts[3].decode("utf-8", "replace"))
         self._events += events
         self._retries += retries
 

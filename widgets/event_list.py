@@ -247,11 +247,16 @@ class EventList(ScrollView, can_focus=True):
         if ref is None or self._count == 0:
             return min(max(0, near), max(0, self._count - 1))
         lo, hi = max(0, near - 2000), min(self._count, near + 2000)
-        window = self._rows[lo:hi] if not hasattr(self._rows, "slice") else self._rows.slice(lo, hi)
-        hits = np.flatnonzero(np.asarray(window) == ref)
+        hits = np.flatnonzero(self._rows_between(lo, hi) == ref)
         if hits.size:
             return lo + int(hits[0])
         return min(max(0, near), self._count - 1)
+
+    def _rows_between(self, lo: int, hi: int) -> np.ndarray:
+        """The refs of rows ``lo:hi`` (the merged order, or the filtered refs)."""
+        if hasattr(self._rows, "slice"):
+            return self._rows.slice(lo, hi)
+        return np.asarray(self._rows[lo:hi], dtype=np.int64)
 
     def row_of(self, ref: int) -> int | None:
         """The row showing ``ref``, found by time (binary search) then exact ref."""
@@ -302,9 +307,7 @@ class EventList(ScrollView, can_focus=True):
             # The first row this frame that must be read: read the page in one go.
             self._prefetched = window
             stop = min(self._count, scroll_y + self.size.height)
-            rows = self._rows.slice(row, stop) if hasattr(self._rows, "slice") else None
-            page = rows if rows is not None else self._rows[row:stop]
-            self._reader.prefetch(self._view, np.asarray(page, dtype=np.int64).tolist())
+            self._reader.prefetch(self._view, self._rows_between(row, stop).tolist())
         strip = self._render_row(ref, width, is_cursor, base)
         self._cache[key] = strip
         return strip
@@ -328,19 +331,14 @@ class EventList(ScrollView, can_focus=True):
             self._style_table[key] = table
         return table
 
-    _CELL_CLASSES = (
-        "time",
-        "meta",
-        "type",
-        "message",
-        "debug",
-        "info",
-        "warning",
-        "error",
-        "critical",
-        "unreadable",
-        "match",
+    _CELL_CLASSES = tuple(
+        sorted(
+            name.removeprefix("event-list--")
+            for name in COMPONENT_CLASSES
+            if name != "event-list--cursor"
+        )
     )
+    """The classes a cell of a row can have (every component class but the cursor)."""
 
     def _render_row(self, ref: int, width: int, is_cursor: bool, base: Style) -> Strip:
         """One row as one Strip of exactly ``width`` cells (styles and padding built in).

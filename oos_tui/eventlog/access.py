@@ -71,7 +71,7 @@ class RecordReader:
             data = os.pread(fd, min(stop - start, self._max), start)
         except OSError:
             return None
-        return data[:-1] if data.endswith(b"\r") else data
+        return _without_cr(data)
 
     def range_bytes(self, view: FileView, start: int, stop: int) -> bytes | None:
         """The bytes of records ``start`` to ``stop - 1`` in one read (newline-separated)."""
@@ -130,10 +130,13 @@ class RecordReader:
             self._cache.move_to_end(key)
             return hit
         result = self._load(source, src, index)
-        self._cache[key] = result
+        self._remember(key, result)
+        return result
+
+    def _remember(self, key: tuple[int, int, int], record: Event | ParseError) -> None:
+        self._cache[key] = record
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
-        return result
 
     def prefetch(self, stream: StreamView, refs: list[int]) -> None:
         """Read and cache the file records among ``refs``: one read per run of neighbours.
@@ -174,17 +177,10 @@ class RecordReader:
             data = os.pread(fd, last - first, first)
         except OSError:
             return
-        fmt = get_format(source.format)
         for index in run:
             start, stop = source.span(index)
-            raw = data[start - first : stop - first]
-            if raw.endswith(b"\r"):
-                raw = raw[:-1]
-            self._cache[(src, index, stamp)] = fmt.parse(
-                raw, source.display, source.line_of(index) or 0, start
-            )
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+            raw = _without_cr(data[start - first : stop - first])
+            self._remember((src, index, stamp), _parse_record(source, index, raw))
 
     def _load(
         self, source: FileView | StoreView | None, src: int, index: int
@@ -200,12 +196,21 @@ class RecordReader:
             return store_event_to_event(store_event_from_row(row))
         if not isinstance(source, FileView):
             return ParseError("?", index + 1, "source no longer available", "", None, "")
-        line = source.line_of(index) or 0
         raw = self.raw_bytes(source, index)
         if raw is None:
+            line = source.line_of(index) or 0
             return ParseError(
                 source.display, line, "file rotated away or unreadable", "", None, source.kind
             )
-        fmt = get_format(source.format)
-        start, _ = source.span(index)
-        return fmt.parse(raw, source.display, line, start)
+        return _parse_record(source, index, raw)
+
+
+def _without_cr(data: bytes) -> bytes:
+    """A record's bytes without the ``\\r`` of a CRLF line end."""
+    return data[:-1] if data.endswith(b"\r") else data
+
+
+def _parse_record(source: FileView, index: int, raw: bytes) -> Event | ParseError:
+    """Record ``index`` of ``source`` from its bytes (its line and offset from the index)."""
+    start, _ = source.span(index)
+    return get_format(source.format).parse(raw, source.display, source.line_of(index) or 0, start)

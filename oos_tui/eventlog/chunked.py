@@ -22,6 +22,13 @@ CHUNK = 1 << SHIFT
 MASK = CHUNK - 1
 
 
+def _frozen(values: np.ndarray, dtype: type | np.dtype = np.int64) -> np.ndarray:
+    """``values`` (contiguous, converted only if need be) made read-only: safe to hand over."""
+    values = np.ascontiguousarray(values, dtype=dtype)
+    values.flags.writeable = False
+    return values
+
+
 @dataclass(frozen=True)
 class Chunked:
     """An immutable sequence of numbers stored in fixed-size numpy chunks."""
@@ -39,8 +46,7 @@ class Chunked:
     @classmethod
     def of(cls, values: np.ndarray, dtype: type | np.dtype | None = None) -> Chunked:
         """Chunk an array the caller hands over (its chunks are views of it, not copies)."""
-        values = np.ascontiguousarray(values, dtype=dtype or values.dtype)
-        values.flags.writeable = False
+        values = _frozen(values, dtype or values.dtype)
         chunks = tuple(values[i : i + CHUNK] for i in range(0, values.shape[0], CHUNK))
         return cls(values.dtype, chunks, int(values.shape[0]), [values])
 
@@ -64,9 +70,7 @@ class Chunked:
         if chunks and chunks[-1].shape[0] < CHUNK:
             values = np.concatenate([chunks.pop(), values])
         for start in range(0, values.shape[0], CHUNK):
-            piece = values[start : start + CHUNK].copy()
-            piece.flags.writeable = False
-            chunks.append(piece)
+            chunks.append(_frozen(values[start : start + CHUNK].copy(), self.dtype))
         return Chunked(self.dtype, tuple(chunks), self.length + added)
 
     def truncate(self, length: int) -> Chunked:
@@ -78,9 +82,7 @@ class Chunked:
         full, rest = length >> SHIFT, length & MASK
         chunks = list(self.chunks[:full])
         if rest:
-            piece = self.chunks[full][:rest].copy()
-            piece.flags.writeable = False
-            chunks.append(piece)
+            chunks.append(_frozen(self.chunks[full][:rest].copy(), self.dtype))
         return Chunked(self.dtype, tuple(chunks), length)
 
     def replace_tail(self, start: int, values: np.ndarray) -> Chunked:
@@ -96,8 +98,7 @@ class Chunked:
         elif len(self.chunks) == 1:
             flat = self.chunks[0]
         else:
-            flat = np.concatenate(self.chunks)
-            flat.flags.writeable = False
+            flat = _frozen(np.concatenate(self.chunks), self.dtype)
         self._flat.append(flat)
         return flat
 
@@ -161,9 +162,7 @@ class Growable:
 
     def snapshot(self) -> Frozen:
         """An immutable view of the entries so far."""
-        view = self._buf[: self.length]
-        view.flags.writeable = False
-        return Frozen(view)
+        return Frozen(_frozen(self._buf[: self.length], self._buf.dtype))
 
 
 @dataclass(frozen=True)
@@ -201,8 +200,7 @@ class Frozen:
         return self.values[np.asarray(indexes, dtype=np.int64)]
 
 
-_NO_PATCHES = np.empty(0, dtype=np.int64)
-_NO_PATCHES.flags.writeable = False
+_NO_PATCHES = _frozen(np.empty(0, dtype=np.int64))
 
 
 @dataclass(frozen=True)
@@ -312,12 +310,6 @@ class Run:
             hit = self.patch_at[k] == indexes
             out[hit] = self.patch_val[k[hit]]
         return out
-
-
-def _frozen(values: np.ndarray) -> np.ndarray:
-    values = np.ascontiguousarray(values, dtype=np.int64)
-    values.flags.writeable = False
-    return values
 
 
 Order = Chunked | Run
