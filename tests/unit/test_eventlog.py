@@ -387,8 +387,8 @@ def test_ts_of_reads_every_source_and_zero_for_a_source_not_read(tmp_path: Path)
     stream.close()
 
 
-def test_hinted_follow_polls_hot_and_hinted_files_and_cold_ones_rarely(tmp_path: Path) -> None:
-    ws = _workspace(tmp_path)
+def _clocked_stream(ws: Path) -> tuple[EventStream, list[float]]:
+    """A drained stream on a clock the test moves (``now[0]``), rediscovering hourly."""
     now = [1000.0]
     stream = EventStream(
         load_settings(ws, env={}),
@@ -397,6 +397,12 @@ def test_hinted_follow_polls_hot_and_hinted_files_and_cold_ones_rarely(tmp_path:
         clock=lambda: now[0],
     )
     _drain(stream)
+    return stream, now
+
+
+def test_hinted_follow_polls_hot_and_hinted_files_and_cold_ones_rarely(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path)
+    stream, now = _clocked_stream(ws)
     log, worker = ws / "oos.log", ws / "logs" / "worker.log"
     now[0] += 60  # both files quiet for a minute: cold
     stream.step(hints=frozenset())  # the cold poll that comes due finds nothing
@@ -428,14 +434,7 @@ def test_hinted_follow_polls_hot_and_hinted_files_and_cold_ones_rarely(tmp_path:
 
 def test_a_new_hinted_log_is_discovered_before_the_rediscovery_interval(tmp_path: Path) -> None:
     ws = _workspace(tmp_path)
-    now = [1000.0]
-    stream = EventStream(
-        load_settings(ws, env={}),
-        include_store=False,
-        rediscover_seconds=3600,
-        clock=lambda: now[0],
-    )
-    _drain(stream)
+    stream, now = _clocked_stream(ws)
     new = ws / "logs" / "api.log"
     new.write_bytes(applog.write_line(T0 + 40, "INFO", "api", "new file"))
     now[0] += 1
