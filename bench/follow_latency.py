@@ -143,22 +143,7 @@ def follow_once(
         proc = ProcTree(term.pane_pid())
         result["settle_seconds"] = proc.settle()
         cpu0, wall0 = proc.cpu(), time.monotonic()
-        writer = subprocess.Popen(
-            [
-                sys.executable,
-                __file__,
-                "--writer",
-                str(file),
-                "--rate",
-                str(rate),
-                "--seconds",
-                str(seconds),
-                "--base-ts",
-                str(doc["end_ts"]),
-                "--log",
-                str(log),
-            ]
-        )
+        writer = start_writer(file, rate, seconds, doc["end_ts"], log)
         seen: dict[int, float] = {}
         direct: set[int] = set()
         captures = 0
@@ -213,6 +198,31 @@ def follow_once(
     shutil.rmtree(folder, ignore_errors=True)
     log.unlink(missing_ok=True)
     return result
+
+
+def start_writer(
+    file: Path, rate: int, seconds: float, base_ts: float, log: Path
+) -> subprocess.Popen[bytes]:
+    """This script as the writer process: ``rate`` lines/s into ``file`` for ``seconds``.
+
+    The memory soak starts the same writer, so both measure the same load.
+    """
+    return subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--writer",
+            str(file),
+            "--rate",
+            str(rate),
+            "--seconds",
+            str(seconds),
+            "--base-ts",
+            str(base_ts),
+            "--log",
+            str(log),
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

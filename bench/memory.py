@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -45,6 +44,7 @@ from common import (
     viewers,
     warm,
 )
+from follow_latency import start_writer
 
 MB = 1e6
 
@@ -109,22 +109,7 @@ def soak(doc: dict[str, Any], minutes: float, rate: int) -> dict[str, Any]:
             return result | {"error": "the last line never showed"}
         proc = ProcTree(term.pane_pid())
         proc.settle()
-        writer = subprocess.Popen(
-            [
-                sys.executable,
-                str(Path(__file__).with_name("follow_latency.py")),
-                "--writer",
-                str(file),
-                "--rate",
-                str(rate),
-                "--seconds",
-                str(seconds),
-                "--base-ts",
-                str(doc["end_ts"]),
-                "--log",
-                str(folder / "writer.json"),
-            ]
-        )
+        writer = start_writer(file, rate, seconds, doc["end_ts"], folder / "writer.json")
         began = time.monotonic()
         cpu0 = proc.cpu()
         step = min(10.0, max(1.0, seconds / 10))
