@@ -9,12 +9,12 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer
 
 from oos_tui.screens.registry import SCREENS
 from oos_tui.state import ConsoleState, status_line
 from oos_tui.widgets.command_line import CommandLine
 from oos_tui.widgets.filter_bar import FilterBar
+from oos_tui.widgets.key_bar import KeyBar
 from oos_tui.widgets.nav_bar import NavBar
 from oos_tui.widgets.status_bar import StatusBar
 from oos_tui.widgets.where_from import WhereFrom
@@ -52,7 +52,7 @@ class ConsoleScreen(Screen):
             yield FilterBar(self.FILTER_HINT)
             yield CommandLine(themes=self.oos_app.theme_names, queries=self.oos_app.recent_queries)
             yield StatusBar()
-            yield Footer(compact=True)
+            yield KeyBar()
 
     def compose_body(self) -> ComposeResult:
         """The screen's own content."""

@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
 from oos_tui.eventlog.access import RecordReader
@@ -22,6 +22,7 @@ from oos_tui.models import Event, ParseError
 from oos_tui.sanitize import default_sanitizer
 from oos_tui.trace import Trace, TraceRow, build_trace
 from oos_tui.widgets.event_detail import EventDetail
+from oos_tui.widgets.key_bar import KeyBar
 from oos_tui.widgets.table import OosTable
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ class TraceScreen(Screen):
             table.add_columns("time", "what", "source", "type / status", "message")
             yield table
             yield EventDetail(id="trace-detail")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(EventDetail).display = False

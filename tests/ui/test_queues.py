@@ -16,6 +16,7 @@ from oos_tui.screens.queues import QueuesScreen
 from oos_tui.widgets.backoff_table import BackoffTable
 from oos_tui.widgets.dead_letter_detail import DeadLetterDetail
 from oos_tui.widgets.dead_letter_table import DeadLetterTable
+from oos_tui.widgets.key_bar import KeyBar
 from oos_tui.widgets.queue_table import QueueTable
 from oos_tui.widgets.where_from import WhereFrom
 
@@ -460,6 +461,12 @@ async def test_read_only_greys_the_keys_and_refuses(workspace_copy: Path) -> Non
         for key in ("r", "R", "P"):
             assert key in active and active[key].enabled is False  # shown, greyed
         assert active["enter"].enabled and active["s"].enabled
+        bar = app.screen.query_one(KeyBar)
+        shown = bar.render()
+        for key in ("r", "R", "P"):  # greyed on screen too: dim, not only another colour
+            at = next(begin for begin, _end, k in bar._spans if k == key)
+            styles = [s.style for s in shown.spans if s.start == at]
+            assert styles and all(getattr(st, "dim", False) for st in styles), key
         for key in ("r", "R", "P"):
             await pilot.press(key)
             await pilot.pause()
