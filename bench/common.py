@@ -539,7 +539,7 @@ class Viewer:
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
     keys: tuple[str, ...] = ()
-    """Keys sent once the first frame is on screen (ours: ``2`` for the Events screen)."""
+    """Keys sent once the first frame is on screen (none of the tools measured needs any)."""
 
 
 LNAV_SAME_FILE = False
@@ -572,10 +572,10 @@ def viewers(
     file = follow_file or ws / "oos.log"
     for name in tools:
         if name == "ours":
-            out.append(Viewer(name, [oos_tui_bin(), "-w", str(ws)], keys=("2",)))
+            out.append(Viewer(name, [oos_tui_bin(), "-w", str(ws), "--screen", "events"]))
         elif name == "ours-solo":
             where = follow_file.parent if follow_file else solo
-            out.append(Viewer(name, [oos_tui_bin(), "-w", str(where)], keys=("2",)))
+            out.append(Viewer(name, [oos_tui_bin(), "-w", str(where), "--screen", "events"]))
         elif name == "toolong":
             tl = toolong_bin()
             if tl:

@@ -10,9 +10,10 @@ the moment tmux is asked to start the command:
 * first lines: a log time (``HH:MM:SS.mmm``) on screen;
 * last line: the marker on screen — the figure the target is about.
 
-oos-tui has no option to open on the Events screen yet, so it is started on
-the Overview and sent ``2`` as soon as its first frame shows; the whole time
-counts. ``ours`` opens the whole workspace (every log, the store, 300 jobs),
+oos-tui is started with ``--screen events``, as an operator who wants the
+event stream first would (until 2026-11-22 it was started on the Overview and
+sent ``2`` at its first frame; the README keeps both figures). ``ours`` opens
+the whole workspace (every log, the store, 300 jobs),
 ``ours-solo`` a workspace holding only ``oos.log`` (the same file the others
 open). ``tail -n 60 -f`` is the floor: the cost of the harness itself.
 

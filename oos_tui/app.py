@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import time
 from collections import deque
@@ -36,11 +37,10 @@ from oos_tui.palette import ConsoleCommands
 from oos_tui.sanitize import configure as configure_sanitizer
 from oos_tui.sanitize import default_sanitizer
 from oos_tui.screens.base import ConsoleScreen
-from oos_tui.screens.events import EventsScreen
 from oos_tui.screens.help import HelpEntry, HelpScreen
-from oos_tui.screens.overview import OverviewScreen
 from oos_tui.screens.placeholder import not_built_screen
-from oos_tui.screens.registry import SCREENS
+from oos_tui.screens.registry import SCREENS, screen_title
+from oos_tui.screens.stylesheet import OnceStylesheet, preload_default_css
 from oos_tui.state import ConsoleState
 from oos_tui.widgets.command_line import CommandLine
 from oos_tui.widgets.panel import Panel
@@ -57,23 +57,30 @@ _NOT_BUILT = {
 }
 
 
-def _screen_classes() -> dict[str, type[Screen]]:
-    """Each mode's screen: ``oos_tui.screens.<mode>.<Title>Screen``, or an honest placeholder."""
-    classes: dict[str, type[Screen]] = {"overview": OverviewScreen, "events": EventsScreen}
-    for mode, title in SCREENS:
-        if mode in classes:
-            continue
-        try:
-            module = importlib.import_module(f"oos_tui.screens.{mode}")
-            classes[mode] = getattr(module, f"{title}Screen")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"oos_tui.screens.{mode}":
-                raise
-            classes[mode] = not_built_screen(mode, title, _NOT_BUILT.get(mode, ""))
-    return classes
+@functools.cache
+def _screen_class(mode: str) -> type[Screen]:
+    """A mode's screen: ``oos_tui.screens.<mode>.<Title>Screen``, or an honest placeholder.
+
+    Imported on first use: a screen module and its widgets cost 5 to 30 ms to
+    import, and the console should draw its first screen before importing
+    the seven others (bench/first_screen.py).
+    """
+    title = screen_title(mode)
+    try:
+        module = importlib.import_module(f"oos_tui.screens.{mode}")
+        return getattr(module, f"{title}Screen")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"oos_tui.screens.{mode}":
+            raise
+        return not_built_screen(mode, title, _NOT_BUILT.get(mode, ""))
 
 
-_SCREEN_CLASSES = _screen_classes()
+def _screen_factory(mode: str) -> Callable[[], Screen]:
+    def make() -> Screen:
+        return _screen_class(mode)()
+
+    make.__name__ = f"make_{mode}_screen"
+    return make
 
 
 class OosApp(App[int]):
@@ -81,7 +88,9 @@ class OosApp(App[int]):
 
     CSS_PATH: ClassVar[list[Any]] = themes.css_paths()  # type: ignore[misc]
     TITLE = "oos-tui"
-    MODES: ClassVar[dict[str, Any]] = dict(_SCREEN_CLASSES)  # type: ignore[misc]
+    MODES: ClassVar[dict[str, Any]] = {  # type: ignore[misc]
+        mode: _screen_factory(mode) for mode, _title in SCREENS
+    }
     DEFAULT_MODE = "overview"
     COMMANDS = App.COMMANDS | {ConsoleCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -110,9 +119,19 @@ class OosApp(App[int]):
         sampler_factory: Callable[[], Any] | None = None,
         initial_state: ConsoleState | None = None,
         show_tracebacks: bool = False,
+        start_screen: str = "overview",
     ) -> None:
+        self.DEFAULT_MODE = start_screen  # read by App.__init__: the first screen shown
         super().__init__()
         self.settings = settings
+        # The bundled themes are known before the first CSS parse, so that parse
+        # already has the chosen theme's variables (no second parse at mount).
+        for theme in themes.load_themes():
+            self.register_theme(theme)
+        self.theme = settings.theme
+        self.stylesheet = OnceStylesheet(variables=self.get_css_variables())
+        _screen_class(start_screen)  # its widgets' CSS is parsed with the rest, once
+        preload_default_css(self.stylesheet)
         self.show_tracebacks = show_tracebacks
         self.crash_log: Path | None = None
         self.crash_line: str | None = None
@@ -159,9 +178,6 @@ class OosApp(App[int]):
     # -- start and stop --------------------------------------------------------
 
     def on_mount(self) -> None:
-        for theme in themes.load_themes():
-            self.register_theme(theme)
-        self.theme = self.settings.theme
         if self.settings.keys:
             self.set_keymap(dict(self.settings.keys))
         # What already fires at start-up is shown, not announced one toast each.
@@ -175,13 +191,16 @@ class OosApp(App[int]):
 
     # -- state flowing down ----------------------------------------------------
 
-    def _schedule_push(self) -> None:
+    def _schedule_push(self, *, at_once: bool = False) -> None:
         # Coalesce: many messages within one UI frame become one repaint, at most
-        # ui_hz a second; the first news after a quiet spell is shown at once.
+        # ui_hz a second; the first news after a quiet spell is shown at once, and
+        # so is the stream's first view (the newest events, at start-up).
+        if at_once and self._push_pending:
+            self._push_pending = False  # the pending timer's push finds nothing new
         if not self._push_pending:
             self._push_pending = True
             frame = 1 / max(1.0, self.settings.refresh.ui_hz)
-            wait = self._last_push + frame - time.monotonic()
+            wait = -1.0 if at_once else self._last_push + frame - time.monotonic()
             if wait > 0:
                 self.set_timer(wait, self._push_state)
             else:  # after the messages already queued (a zero-delay Timer divides by zero)
@@ -214,14 +233,18 @@ class OosApp(App[int]):
         self._schedule_push()
 
     def on_events_arrived(self, message: EventsArrived) -> None:
-        self._feeds.batch_taken()
+        first = self.state.stream is None
+        if first:  # the first view: taken once it is on screen
+            self.call_after_refresh(self._feeds.batch_taken)
+        else:
+            self._feeds.batch_taken()
         update = message.update
         self.state = self.state.with_stream(update)
         if update.events and self._breakers.observe_events(update.events):
             self.state = self.state.with_breaker_history(self._breakers.history)
         if message.pipeline is not None:
             self.state = self.state.with_pipeline(message.pipeline, message.pipeline_progress)
-        self._schedule_push()
+        self._schedule_push(at_once=first)
 
     def on_host_sampled(self, message: HostSampled) -> None:
         self.state = self.state.with_host(message.sample)
@@ -438,14 +461,18 @@ def make_app(
     sampler_factory: Callable[[], Any] | None = None,
     initial_state: ConsoleState | None = None,
     show_tracebacks: bool = False,
+    start_screen: str = "overview",
 ) -> OosApp:
     """Build the console (the one factory used by the CLI, Pilot and snapshot tests).
 
     Raises:
-        ConfigError: an unknown binding id in ``[keys]``, or an unknown theme.
+        ConfigError: an unknown binding id in ``[keys]``, theme or start screen.
     """
     from oos_tui.config import ConfigError
 
+    if start_screen not in dict(SCREENS):
+        modes = ", ".join(mode for mode, _title in SCREENS)
+        raise ConfigError(f"unknown screen '{start_screen}' (choose from {modes})")
     source = str(settings.config_file or "oos-tui.toml")
     validate_keymap(settings.keys, source)
     configure_sanitizer(settings.redact)
@@ -460,4 +487,5 @@ def make_app(
         sampler_factory=sampler_factory,
         initial_state=initial_state,
         show_tracebacks=show_tracebacks,
+        start_screen=start_screen,
     )

@@ -61,6 +61,12 @@ _SCAN_COST_FACTOR = 50.0
 """With a watcher, the jobs rescan waits at least this many times its own duration."""
 _TRIM_SECONDS = 30.0
 """Freed memory is handed back to the OS this often (and when indexing ends)."""
+_FIRST_VIEW_WAIT = 3.0
+"""The job scan (seconds over thousands of job logs) and the size walk wait until
+the event stream's first view is drawn, so the newest events are on screen before
+they take the GIL; at most this long (seconds), should the stream be stuck."""
+_FIRST_PAINT_WAIT = 0.5
+"""After its first view the stream waits this long at most for the app to draw it."""
 
 
 class StoreUpdated(Message):
@@ -179,6 +185,7 @@ class Feeds:
         self._hints_lock = threading.Lock()
         self._watching = False
         """True while the file watcher runs: then the tail polls what it names."""
+        self._first_view = threading.Event()
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -200,6 +207,7 @@ class Feeds:
         self._jobs_wake.set()
         self._taken.set()
         self._slow.set()
+        self._first_view.set()
         if self._async_stop is not None:
             self._async_stop.set()
 
@@ -208,7 +216,11 @@ class Feeds:
         self._slow.set()
 
     def batch_taken(self) -> None:
-        """The app consumed the last update: the stream thread may post the next."""
+        """The app consumed the last update: the stream thread may post the next.
+
+        The first view is taken once drawn: the thread waits for it before
+        indexing on (see ``_FIRST_PAINT_WAIT``).
+        """
         self._taken.set()
 
     def wake(self) -> None:
@@ -259,6 +271,7 @@ class Feeds:
                         counted = time.monotonic() - began
                 except Exception as exc:  # a failing source is shown, then retried
                     self._post(FeedFailed("logs", _one_line(exc)))
+                    self._first_view.set()
                     failing = True
                     self._wake.wait(max(heartbeat, 1.0))
                     continue
@@ -277,6 +290,12 @@ class Feeds:
                     self._posted_version = update.view.version
                     progress = history.progress if history is not None else 0.0
                     self._post(EventsArrived(update, counter.snapshot(self._clock.now()), progress))
+                    if not self._first_view.is_set():
+                        # The app takes the first view once it is drawn: until then
+                        # indexing, the job scan and the size walk leave the GIL to
+                        # the screen (bounded, should the app be slow to start).
+                        self._taken.wait(_FIRST_PAINT_WAIT)
+                        self._first_view.set()
                 now = time.monotonic()
                 if (was_busy and not busy) or now - trimmed >= _TRIM_SECONDS:
                     # Indexing, history counting and searches free large arrays:
@@ -374,6 +393,7 @@ class Feeds:
         scanner = JobScanner(self._settings, clock=self._clock)
         interval = self._settings.refresh.jobs_scan_seconds
         last: Any = None
+        self._first_view.wait(_FIRST_VIEW_WAIT)
         while not worker.is_cancelled and not self._stop.is_set():
             started = time.monotonic()
             try:
@@ -406,6 +426,7 @@ class Feeds:
         tracker = SizeTracker()
         proc_every = settings.refresh.process_scan_seconds
         last_slow = -1e18
+        self._first_view.wait(_FIRST_VIEW_WAIT)
         while not worker.is_cancelled and not self._stop.is_set():
             now = self._clock.now()
             try:

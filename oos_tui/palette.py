@@ -8,13 +8,19 @@ from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from oos_tui.screens.backups import take_backup_from_anywhere
 from oos_tui.screens.registry import SCREENS
 
 if TYPE_CHECKING:
     from oos_tui.app import OosApp
 
 __all__ = ["ConsoleCommands"]
+
+
+def _take_backup(app: OosApp) -> object:
+    # Imported when chosen: the Backups screen's module is not loaded at start-up.
+    from oos_tui.screens.backups import take_backup_from_anywhere
+
+    return take_backup_from_anywhere(app)
 
 
 class ConsoleCommands(Provider):
@@ -25,7 +31,7 @@ class ConsoleCommands(Provider):
         out: list[tuple[str, str, Callable[[], object]]] = []
         for index, (mode, title) in enumerate(SCREENS, start=1):
             out.append((f"Go to {title}", f"key {index}", partial(app.action_go, mode)))
-        out.append(("Take a backup", "key b on Backups", partial(take_backup_from_anywhere, app)))
+        out.append(("Take a backup", "key b on Backups", partial(_take_backup, app)))
         for name in app.theme_names():
             out.append((f"Theme: {name}", ":theme " + name, partial(app.set_console_theme, name)))
         screen = self.screen

@@ -240,7 +240,7 @@ class EventList(ScrollView, can_focus=True):
         """The indexed time of ``ref``."""
         if self._view is None:
             return float("nan")
-        return float(self._view.ts_of(np.array([ref]))[0])
+        return self._view.ts_one(ref)
 
     def _find(self, ref: int | None, near: int) -> int:
         """The row of ``ref`` (searched around its old row), else the nearest valid row."""

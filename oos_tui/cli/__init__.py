@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Without a command, opens the console on the workspace.",
     )
     parser.add_argument("--version", action="version", version=f"oos-tui {__version__}")
+    from oos_tui.cli.console import add_screen_option
+
+    add_screen_option(parser, defaults=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in _COMMAND_MODULES + _OPTIONAL_MODULES:
         try:

@@ -6,12 +6,30 @@ import argparse
 
 from oos_tui.cli._common import settings_from
 
-__all__ = ["register", "run_console"]
+__all__ = ["add_screen_option", "register", "run_console"]
+
+
+def add_screen_option(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """``--screen NAME``: the screen the console opens on (k9s's ``--command``).
+
+    On both ``oos-tui`` and ``oos-tui console``; the top-level parser owns the
+    default, as with the common options.
+    """
+    from oos_tui.screens.registry import SCREENS
+
+    parser.add_argument(
+        "--screen",
+        metavar="NAME",
+        choices=[mode for mode, _title in SCREENS],
+        default="overview" if defaults else argparse.SUPPRESS,
+        help="screen to open on: " + ", ".join(mode for mode, _ in SCREENS) + " (default overview)",
+    )
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     """The console is the default; ``oos-tui console`` is the explicit spelling."""
     p = sub.add_parser("console", parents=[common], help="open the console (the default)")
+    add_screen_option(p, defaults=False)
     p.set_defaults(handler=run_console)
 
 
@@ -23,6 +41,10 @@ def run_console(args: argparse.Namespace) -> int:
     configure_allocator()  # hours of following: keep resident memory near what is live
     from oos_tui.app import make_app  # Textual is imported only when a screen is wanted
 
-    app = make_app(settings, show_tracebacks=bool(getattr(args, "debug", False)))
+    app = make_app(
+        settings,
+        show_tracebacks=bool(getattr(args, "debug", False)),
+        start_screen=getattr(args, "screen", "overview"),
+    )
     app.run()
     return int(app.return_code or 0)

@@ -102,6 +102,13 @@ class StreamView:
             return self.store
         return self.files[src] if src < len(self.files) else None
 
+    def ts_one(self, ref: int) -> float:
+        """The timestamp of one ref (a row being drawn: no arrays built for one value)."""
+        view = self.source(ref)
+        if view is None:
+            return 0.0
+        return float(view.ts[ref & REF_MASK])
+
     def ts_of(self, refs: np.ndarray) -> np.ndarray:
         """Timestamps of many refs at once (0.0 for a ref into a source no longer read)."""
         refs = np.asarray(refs, dtype=np.int64)
@@ -283,7 +290,11 @@ class EventStream:
 
     def _discover_now(self) -> bool:
         found = False
-        for src in discover(self._settings):
+        # The first look skips the job logs (a workspace may hold thousands): the
+        # quick windows of the main logs go on screen first, and the next step,
+        # still before the merge, finds the job logs.
+        first = not self._started and self._follow
+        for src in discover(self._settings, jobs=not first):
             if src.live and src.group in self._groups:
                 continue
             end, ident = _last_line_end(src.path) if src.live else (None, None)
@@ -342,6 +353,11 @@ class EventStream:
                     )
                     self._windows.append(window)
         self._started = True
+        if first:
+            if self._windows:  # published by this step; the job logs at the next
+                self._last_discovery = -math.inf
+            else:  # nothing to show early: look for the job logs now
+                found |= self._discover_now()
         return found
 
     # -- the store's events table --------------------------------------------------

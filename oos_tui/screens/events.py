@@ -126,7 +126,8 @@ class EventsScreen(ConsoleScreen):
         if view.ready and time.monotonic() - self._last_sev >= _SEVERITY_SECONDS:
             self._last_sev = time.monotonic()
             self._severity_index(view)
-        self._update_histogram()
+        # The rows first: counting the histogram's columns takes up to 20 ms.
+        self.call_after_refresh(self._update_histogram)
         self._render_info()
 
     def _filtered_refs(self, view: StreamView) -> np.ndarray | None:

@@ -232,7 +232,7 @@ def _subdirs(directory: Path) -> list[Path]:
     return [p for _, _, p in sorted(out)]
 
 
-def discover(settings: Settings) -> list[SourceFile]:
+def discover(settings: Settings, *, jobs: bool = True) -> list[SourceFile]:
     """Every log file of the workspace, grouped by live file, in the order to read history.
 
     Sorted by group; within a group the oldest rotated file comes first and the live
@@ -241,6 +241,11 @@ def discover(settings: Settings) -> list[SourceFile]:
     fixed depth, so symlink loops cannot recurse; a file reached twice (through a
     symlink, or a log directory that is the workspace) is listed once, under its
     first claim, in the order ``oos.log``, ``ai_events.log``, app logs, job logs.
+
+    Args:
+        settings: the workspace.
+        jobs: also the job logs under ``out/`` (hundreds of directories; the
+            console's first look leaves them for its second).
 
     Returns:
         The files found; rotated files have ``rotation_rank`` 1 for the newest.
@@ -255,7 +260,7 @@ def discover(settings: Settings) -> list[SourceFile]:
     for name in live_names:
         found.add_family(logs_dir / name, "app", listing)
 
-    for job in _subdirs(settings.out_dir):
+    for job in _subdirs(settings.out_dir) if jobs else ():
         for entry in _list_files(job / "logs", lambda name: name.endswith(".log")):
             found.add_single(entry, "pylog")
         for stage_dir in _subdirs(job):

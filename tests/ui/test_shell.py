@@ -44,8 +44,9 @@ def test_a_screen_without_a_module_says_it_is_not_built(monkeypatch: pytest.Monk
         return real(name, *args, **kwargs)
 
     monkeypatch.setattr(importlib, "import_module", missing_audit)
-    classes = app_module._screen_classes()
-    placeholder = classes["audit"]
+    app_module._screen_class.cache_clear()
+    placeholder = app_module._screen_class("audit")
+    app_module._screen_class.cache_clear()
     assert placeholder.__name__ == "AuditScreen"
     assert placeholder.MODE == "audit"
     body = list(placeholder.compose_body(placeholder()))
@@ -218,3 +219,42 @@ async def test_redaction_patterns_reach_every_pane(build_app) -> None:
 
     build_app(config='[redact]\npatterns = ["ticket-([0-9]+)"]\n')
     assert default_sanitizer().clean("see ticket-4242") == "see ticket-***"
+
+
+async def test_start_screen_opens_the_console_on_that_screen(build_app) -> None:
+    app = build_app(start_screen="events")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.current_mode == "events"
+        assert app.screen.query_one(NavBar)._current == "events"
+        await pilot.press("1")
+        await pilot.pause()
+        assert app.current_mode == "overview"
+
+
+def test_unknown_start_screen_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown screen 'evnts'"):
+        make_app(load_settings(tmp_path, env={}), start_screen="evnts")
+
+
+async def test_the_css_is_parsed_once_at_start_up(build_app) -> None:
+    """Every widget's CSS is in the first parse: opening a screen parses nothing again.
+
+    Textual re-parses all the CSS (25 to 40 ms) for each new kind of widget
+    mounted and each first visit of a screen; the console preloads and skips.
+    """
+    app = build_app(start_screen="events")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.stylesheet.full_parses == 1
+        await pilot.press("1", "2", "1")
+        await pilot.pause()
+        # The Overview's module was imported on its first visit: at most one parse more.
+        assert app.stylesheet.full_parses <= 2
+        parses = app.stylesheet.full_parses
+        await pilot.press("2", "1", "2")
+        await pilot.pause()
+        assert app.stylesheet.full_parses == parses
+        app.set_console_theme("oos-light")  # new variables: the one reason to parse again
+        await pilot.pause()
+        assert app.stylesheet.full_parses == parses + 1

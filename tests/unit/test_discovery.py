@@ -239,3 +239,14 @@ def test_unreadable_directory_is_skipped(ws: Path) -> None:
         assert found == ["out/job-1/05_asr/stage.log"]
     else:
         assert "out/job-1/05_asr/stage.log" in found
+
+
+def test_without_jobs_the_main_logs_only(ws: Path) -> None:
+    touch(ws / "oos.log")
+    touch(ws / "logs/worker.log")
+    touch(ws / "out/job-1/05_asr/stage.log")
+    touch(ws / "out/job-1/logs/01_run.log")
+    every = rows(ws, discover(Settings(workspace=ws)))
+    main = rows(ws, discover(Settings(workspace=ws), jobs=False))
+    assert [r[0] for r in main] == ["logs/worker.log", "oos.log"]
+    assert main == [r for r in every if not r[0].startswith("out/")]

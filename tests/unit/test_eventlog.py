@@ -202,6 +202,8 @@ def test_stream_merges_sources_by_time(tmp_path: Path) -> None:
     assert view.ready and view.total == 10
     ts = view.ts_of(view.order.array())
     assert list(ts) == sorted(ts)
+    assert [view.ts_one(ref) for ref in view.order.array().tolist()] == list(ts)
+    assert view.ts_one(99 << 40) == 0.0  # a source no longer read
     reader = RecordReader()
     msgs = _messages(view, reader)
     assert msgs[1] == "w0" and msgs[3] == "w1"
@@ -593,4 +595,39 @@ def test_prefetch_reads_runs_once_and_gives_what_record_gives(tmp_path: Path, mo
     assert len(reads) == 2 + 20 - 10  # the rest were read one by one
     one.close()
     batch.close()
+    stream.close()
+
+
+def _with_a_job_log(tmp_path: Path) -> Path:
+    ws = _workspace(tmp_path)
+    stage = ws / "out" / "job-1" / "05_asr" / "stage.log"
+    stage.parent.mkdir(parents=True)
+    stage.write_bytes(pylog.write_record(T0 + 2.5, "INFO", "stage line"))
+    return ws
+
+
+def test_first_step_leaves_job_logs_for_the_next(tmp_path: Path, monkeypatch) -> None:
+    """Thousands of job logs must not delay the quick window of the newest lines."""
+    from oos_tui.eventlog import stream as stream_module
+
+    monkeypatch.setattr(stream_module, "_WINDOW_MIN_FILE", 200)  # oos.log gets a window
+    stream = EventStream(load_settings(_with_a_job_log(tmp_path), env={}), include_store=False)
+    first = stream.step()
+    assert first.view.total > 0  # the window of oos.log, on screen at once
+    assert not any(f is not None and "out/" in f.display for f in first.view.files)
+    view = _drain(stream).view
+    assert view.ready and view.total == 11
+    assert "out/job-1/05_asr/stage.log" in [f.display for f in view.files if f is not None]
+    reader = RecordReader()
+    messages = _messages(view, reader)
+    assert messages[3] == "stage line" and messages[4] == "w1"  # merged by time
+    reader.close()
+    stream.close()
+
+
+def test_without_a_window_the_first_step_finds_the_job_logs_too(tmp_path: Path) -> None:
+    stream = EventStream(load_settings(_with_a_job_log(tmp_path), env={}), include_store=False)
+    first = stream.step()
+    assert "out/job-1/05_asr/stage.log" in [f.display for f in first.view.files if f is not None]
+    assert _drain(stream).view.total == 11
     stream.close()
