@@ -39,7 +39,7 @@ from oos_tui.sanitize import default_sanitizer
 from oos_tui.screens.base import ConsoleScreen
 from oos_tui.screens.help import HelpEntry, HelpScreen
 from oos_tui.screens.placeholder import not_built_screen
-from oos_tui.screens.registry import SCREENS, screen_title
+from oos_tui.screens.registry import DEFAULT_SCREEN, SCREEN_MODES, SCREENS, screen_title
 from oos_tui.screens.stylesheet import OnceStylesheet, preload_default_css
 from oos_tui.state import ConsoleState
 from oos_tui.widgets.command_line import CommandLine
@@ -75,12 +75,8 @@ def _screen_class(mode: str) -> type[Screen]:
         return not_built_screen(mode, title, _NOT_BUILT.get(mode, ""))
 
 
-def _screen_factory(mode: str) -> Callable[[], Screen]:
-    def make() -> Screen:
-        return _screen_class(mode)()
-
-    make.__name__ = f"make_{mode}_screen"
-    return make
+def _make_screen(mode: str) -> Screen:
+    return _screen_class(mode)()
 
 
 class OosApp(App[int]):
@@ -89,9 +85,9 @@ class OosApp(App[int]):
     CSS_PATH: ClassVar[list[Any]] = themes.css_paths()  # type: ignore[misc]
     TITLE = "oos-tui"
     MODES: ClassVar[dict[str, Any]] = {  # type: ignore[misc]
-        mode: _screen_factory(mode) for mode, _title in SCREENS
+        mode: functools.partial(_make_screen, mode) for mode in SCREEN_MODES
     }
-    DEFAULT_MODE = "overview"
+    DEFAULT_MODE = DEFAULT_SCREEN
     COMMANDS = App.COMMANDS | {ConsoleCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         # The global keys are priority bindings: handled in order as the app takes
@@ -119,7 +115,7 @@ class OosApp(App[int]):
         sampler_factory: Callable[[], Any] | None = None,
         initial_state: ConsoleState | None = None,
         show_tracebacks: bool = False,
-        start_screen: str = "overview",
+        start_screen: str = DEFAULT_SCREEN,
     ) -> None:
         self.DEFAULT_MODE = start_screen  # read by App.__init__: the first screen shown
         super().__init__()
@@ -461,7 +457,7 @@ def make_app(
     sampler_factory: Callable[[], Any] | None = None,
     initial_state: ConsoleState | None = None,
     show_tracebacks: bool = False,
-    start_screen: str = "overview",
+    start_screen: str = DEFAULT_SCREEN,
 ) -> OosApp:
     """Build the console (the one factory used by the CLI, Pilot and snapshot tests).
 
@@ -470,8 +466,8 @@ def make_app(
     """
     from oos_tui.config import ConfigError
 
-    if start_screen not in dict(SCREENS):
-        modes = ", ".join(mode for mode, _title in SCREENS)
+    if start_screen not in SCREEN_MODES:
+        modes = ", ".join(SCREEN_MODES)
         raise ConfigError(f"unknown screen '{start_screen}' (choose from {modes})")
     source = str(settings.config_file or "oos-tui.toml")
     validate_keymap(settings.keys, source)

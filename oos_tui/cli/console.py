@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from oos_tui.cli._common import settings_from
+from oos_tui.screens.registry import DEFAULT_SCREEN, SCREEN_MODES
 
 __all__ = ["add_screen_option", "register", "run_console"]
 
@@ -15,14 +16,12 @@ def add_screen_option(parser: argparse.ArgumentParser, *, defaults: bool) -> Non
     On both ``oos-tui`` and ``oos-tui console``; the top-level parser owns the
     default, as with the common options.
     """
-    from oos_tui.screens.registry import SCREENS
-
     parser.add_argument(
         "--screen",
         metavar="NAME",
-        choices=[mode for mode, _title in SCREENS],
-        default="overview" if defaults else argparse.SUPPRESS,
-        help="screen to open on: " + ", ".join(mode for mode, _ in SCREENS) + " (default overview)",
+        choices=SCREEN_MODES,
+        default=DEFAULT_SCREEN if defaults else argparse.SUPPRESS,
+        help=f"screen to open on: {', '.join(SCREEN_MODES)} (default {DEFAULT_SCREEN})",
     )
 
 
@@ -44,7 +43,7 @@ def run_console(args: argparse.Namespace) -> int:
     app = make_app(
         settings,
         show_tracebacks=bool(getattr(args, "debug", False)),
-        start_screen=getattr(args, "screen", "overview"),
+        start_screen=getattr(args, "screen", DEFAULT_SCREEN),
     )
     app.run()
     return int(app.return_code or 0)

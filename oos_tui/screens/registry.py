@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["SCREENS", "screen_title"]
+__all__ = ["DEFAULT_SCREEN", "SCREENS", "SCREEN_MODES", "screen_title"]
 
 # (mode name, title). The position is the number key: 1 = Overview … 8 = Audit.
 SCREENS: tuple[tuple[str, str], ...] = (
@@ -15,6 +15,9 @@ SCREENS: tuple[tuple[str, str], ...] = (
     ("backups", "Backups"),
     ("audit", "Audit"),
 )
+SCREEN_MODES: tuple[str, ...] = tuple(mode for mode, _title in SCREENS)
+DEFAULT_SCREEN = "overview"
+"""The screen the console opens on unless ``--screen`` names another."""
 
 
 def screen_title(mode: str) -> str:

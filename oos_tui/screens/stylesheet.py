@@ -62,15 +62,13 @@ def _widget_classes(base: type[DOMNode] = DOMNode) -> Iterator[type[DOMNode]]:
         yield from _widget_classes(cls)
 
 
-def preload_default_css(stylesheet: Stylesheet) -> int:
-    """Add the ``DEFAULT_CSS`` of every imported widget class; return how many sources.
+def preload_default_css(stylesheet: Stylesheet) -> None:
+    """Add the ``DEFAULT_CSS`` of every imported widget class to ``stylesheet``.
 
     The sources are exactly those Textual adds when it first mounts each class
     (the same location, tie-breaker and scope, from the class's own
     ``_get_default_css``), so adding them again later changes nothing.
-    Returns the number of distinct sources added.
     """
-    added = 0
     for cls in set(_widget_classes()):
         try:
             blank = cls.__new__(cls)  # _get_default_css reads only the class hierarchy
@@ -80,7 +78,6 @@ def preload_default_css(stylesheet: Stylesheet) -> int:
         for read_from, css, tie_breaker, scope in sources:
             # A base's CSS is added once per subclass, each time with its depth;
             # the stylesheet keeps the lowest, as it would after mounting them all.
-            added += read_from not in stylesheet.source
             stylesheet.add_source(
                 css,
                 read_from=read_from,
@@ -88,4 +85,3 @@ def preload_default_css(stylesheet: Stylesheet) -> int:
                 tie_breaker=tie_breaker,
                 scope=scope,
             )
-    return added
