@@ -21,6 +21,7 @@ from oos_tui.breaker_history import BreakerTracker
 from oos_tui.clock import Clock, SystemClock
 from oos_tui.commandline import Command
 from oos_tui.config import Settings
+from oos_tui.eventlog.first import FirstStep
 from oos_tui.feeds import (
     AlertFacts,
     BackupsListed,
@@ -46,6 +47,9 @@ from oos_tui.widgets.command_line import CommandLine
 from oos_tui.widgets.panel import Panel
 
 __all__ = ["OosApp", "make_app"]
+
+_FEEDS_AT_LATEST = 1.0
+"""Seconds after mount the feeds start even if no first frame was reported."""
 
 _NOT_BUILT = {
     "queues": "Queues and dead letters arrive with issue 6.",
@@ -116,6 +120,8 @@ class OosApp(App[int]):
         initial_state: ConsoleState | None = None,
         show_tracebacks: bool = False,
         start_screen: str = DEFAULT_SCREEN,
+        first_step: FirstStep | None = None,
+        css_cache: Path | None = None,
     ) -> None:
         self.DEFAULT_MODE = start_screen  # read by App.__init__: the first screen shown
         super().__init__()
@@ -125,7 +131,7 @@ class OosApp(App[int]):
         for theme in themes.load_themes():
             self.register_theme(theme)
         self.theme = settings.theme
-        self.stylesheet = OnceStylesheet(variables=self.get_css_variables())
+        self.stylesheet = OnceStylesheet(variables=self.get_css_variables(), cache_dir=css_cache)
         _screen_class(start_screen)  # its widgets' CSS is parsed with the rest, once
         preload_default_css(self.stylesheet)
         self.show_tracebacks = show_tracebacks
@@ -140,8 +146,11 @@ class OosApp(App[int]):
         self._alert_facts: dict[str, Any] = {}
         self._alert_baseline = False
         self._breakers = BreakerTracker()
-        self._feeds = Feeds(self, settings, self.clock, sampler_factory=sampler_factory)
+        self._feeds = Feeds(
+            self, settings, self.clock, sampler_factory=sampler_factory, first_step=first_step
+        )
         self._feeds_enabled = feeds
+        self._feeds_started = False
         self._history: deque[str] = deque(maxlen=32)
         self._queries: deque[str] = deque(maxlen=32)
         self._push_pending = False
@@ -173,6 +182,12 @@ class OosApp(App[int]):
 
     # -- start and stop --------------------------------------------------------
 
+    def on_load(self) -> None:
+        # Before the first screen is composed: the newest events, read while
+        # Textual loaded, are in the state that screen is first drawn with.
+        if self._feeds_enabled and (first := self._feeds.first_arrival()) is not None:
+            self.on_events_arrived(first)
+
     def on_mount(self) -> None:
         if self.settings.keys:
             self.set_keymap(dict(self.settings.keys))
@@ -180,6 +195,16 @@ class OosApp(App[int]):
         self._evaluate_alerts(announce=False)
         self._schedule_push()
         if self._feeds_enabled:
+            # Started once the first frame is on screen (their first reads and
+            # imports would share the GIL with drawing it); at the latest after:
+            self.set_timer(_FEEDS_AT_LATEST, self._start_feeds)
+
+    def on_console_screen_drawn(self, _message: ConsoleScreen.Drawn) -> None:
+        self._start_feeds()
+
+    def _start_feeds(self) -> None:
+        if self._feeds_enabled and not self._feeds_started:
+            self._feeds_started = True
             self._feeds.start()
 
     def on_unmount(self) -> None:
@@ -458,8 +483,15 @@ def make_app(
     initial_state: ConsoleState | None = None,
     show_tracebacks: bool = False,
     start_screen: str = DEFAULT_SCREEN,
+    first_step: FirstStep | None = None,
+    css_cache: Path | None = None,
 ) -> OosApp:
     """Build the console (the one factory used by the CLI, Pilot and snapshot tests).
+
+    ``first_step`` is the stream's first window, started by the CLI before
+    Textual was imported (see :mod:`oos_tui.eventlog.first`); ``css_cache``
+    where the parsed stylesheet is kept between runs (see
+    :mod:`oos_tui.screens.stylesheet`). Tests pass neither: each parses.
 
     Raises:
         ConfigError: an unknown binding id in ``[keys]``, theme or start screen.
@@ -484,4 +516,6 @@ def make_app(
         initial_state=initial_state,
         show_tracebacks=show_tracebacks,
         start_screen=start_screen,
+        first_step=first_step,
+        css_cache=css_cache,
     )

@@ -31,6 +31,7 @@ __all__ = [
     "Settings",
     "load_settings",
     "resolve_workspace",
+    "user_cache_dir",
 ]
 
 CONFIG_NAME = "oos-tui.toml"
@@ -192,6 +193,19 @@ class Settings:
     def cache_dir(self) -> Path:
         """The console's own caches, never inside the store."""
         return self.resolve(self.paths.cache_dir)
+
+
+def user_cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The user's own cache of the console, shared by every workspace.
+
+    ``$XDG_CACHE_HOME/oos-tui``, else ``~/.cache/oos-tui``. For what is about
+    the console rather than a workspace (the parsed stylesheet), and private
+    to the user, unlike a workspace's ``cache_dir`` that others may write.
+    """
+    env = os.environ if env is None else env
+    base = env.get("XDG_CACHE_HOME") or ""
+    root = Path(base) if Path(base).is_absolute() else Path.home() / ".cache"
+    return root / "oos-tui"
 
 
 def resolve_workspace(

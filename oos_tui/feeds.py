@@ -38,6 +38,7 @@ from textual.worker import get_current_worker
 from oos_tui.clock import Clock
 from oos_tui.config import Settings
 from oos_tui.eventlog.access import RecordReader
+from oos_tui.eventlog.first import FirstStep
 from oos_tui.eventlog.stream import EventStream, StreamUpdate
 from oos_tui.memory import release_free_memory
 from oos_tui.pipeline import HistoryCount, PipelineCounter, PipelineStats
@@ -159,6 +160,51 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
+class _Tail:
+    """The stream thread's state: the stream, a record reader and the pipeline counters.
+
+    Built by the stream thread, or by the app for the :class:`FirstStep`'s view
+    before that thread starts; only ever used by one thread at a time.
+    """
+
+    def __init__(self, stream: EventStream) -> None:
+        self.stream = stream
+        self.reader = RecordReader(cache_size=16)
+        self.counter = PipelineCounter()
+        self.history: HistoryCount | None = None
+
+    @property
+    def counting(self) -> bool:
+        """Whether the history count (all of ``oos.log``) is still going."""
+        return self.history is not None and not self.history.finished
+
+    def count(self, update: StreamUpdate) -> float:
+        """Count the update's pipeline events and a slice of history; seconds spent."""
+        if self.history is None and update.view.ready:
+            self.history = HistoryCount(self.counter, list(update.view.files))
+        for ev in update.events:
+            if ev.kind == "oos":
+                if self.history is None:
+                    self.counter.feed(ev.event_type, ev.source, ev.item_id, ev.ts)
+                else:
+                    self.history.hold(ev.event_type, ev.source, ev.item_id, ev.ts)
+        history = self.history
+        if history is None or history.finished:
+            return 0.0
+        began = time.monotonic()
+        history.step(self.reader.range_bytes)
+        return time.monotonic() - began
+
+    def arrival(self, update: StreamUpdate, now: float) -> EventsArrived:
+        """The message that carries ``update`` and the counters to the app."""
+        progress = self.history.progress if self.history is not None else 0.0
+        return EventsArrived(update, self.counter.snapshot(now), progress)
+
+    def close(self) -> None:
+        self.stream.close()
+        self.reader.close()
+
+
 class Feeds:
     """Starts and stops the feed workers of one app; posts messages to ``target``."""
 
@@ -169,6 +215,7 @@ class Feeds:
         clock: Clock,
         *,
         sampler_factory: Callable[[], Any] | None = None,
+        first_step: FirstStep | None = None,
     ) -> None:
         self._target = target
         self._settings = settings
@@ -186,6 +233,11 @@ class Feeds:
         self._watching = False
         """True while the file watcher runs: then the tail polls what it names."""
         self._first_view = threading.Event()
+        self._first = first_step
+        self._tail: _Tail | None = None
+        self._first_shown = False
+        """The app composed its first screen with :meth:`first_arrival`'s view."""
+        self._posted_version = -1
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -242,34 +294,53 @@ class Feeds:
 
     # -- loops -------------------------------------------------------------
 
+    def first_arrival(self) -> EventsArrived | None:
+        """The stream's first view when the CLI's :class:`FirstStep` has read it.
+
+        Called by the app before its first screen is composed, so that screen
+        is drawn with the newest events in it. The app takes the view once drawn
+        (:meth:`batch_taken`), like any first view; until then the stream waits.
+        None when there is no first step or it has not ended yet: the feed's
+        thread then takes it (or opens the stream itself) and posts it.
+        """
+        if self._first is None or self._tail is not None:
+            return None
+        taken = self._first.take(wait=0)
+        if taken is None:
+            return None
+        stream, update = taken
+        self._tail = tail = _Tail(stream)
+        tail.count(update)
+        self._posted_version = update.view.version
+        self._taken.clear()
+        self._first_shown = True
+        return tail.arrival(update, self._clock.now())
+
     def _tail_loop(self) -> None:
         worker = get_current_worker()
         heartbeat = self._settings.refresh.tail_heartbeat_seconds
-        stream = EventStream(self._settings)
-        reader = RecordReader(cache_size=16)
-        counter = PipelineCounter()
-        history: HistoryCount | None = None
+        tail = self._tail
+        update: StreamUpdate | None = None
+        if tail is None:
+            taken = self._first.take() if self._first is not None else None
+            stream, update = taken if taken is not None else (EventStream(self._settings), None)
+            self._tail = tail = _Tail(stream)
+        elif self._first_shown:
+            # The app composed its first screen with the first view: let it draw
+            # that before indexing on (as after a first view posted below).
+            self._taken.wait(_FIRST_PAINT_WAIT)
+            self._first_view.set()
         failing = False
         was_busy = True
         trimmed = time.monotonic()
         try:
             while not worker.is_cancelled and not self._stop.is_set():
                 try:
-                    update = stream.step(hints=self._take_hints())
-                    if history is None and update.view.ready:
-                        history = HistoryCount(counter, list(update.view.files))
-                    for ev in update.events:
-                        if ev.kind == "oos":
-                            if history is None:
-                                counter.feed(ev.event_type, ev.source, ev.item_id, ev.ts)
-                            else:
-                                history.hold(ev.event_type, ev.source, ev.item_id, ev.ts)
-                    counted = 0.0
-                    if history is not None and not history.finished:
-                        began = time.monotonic()
-                        history.step(reader.range_bytes)
-                        counted = time.monotonic() - began
+                    if update is None:
+                        update = tail.stream.step(hints=self._take_hints())
+                    counted = tail.count(update)
                 except Exception as exc:  # a failing source is shown, then retried
+                    update = None
                     self._post(FeedFailed("logs", _one_line(exc)))
                     self._first_view.set()
                     failing = True
@@ -278,9 +349,9 @@ class Feeds:
                 if failing:
                     self._post(FeedFailed("logs", None))
                     failing = False
-                busy = update.more or (history is not None and not history.finished)
+                busy = update.more or tail.counting
                 changed = update.events or update.errors or update.notes or busy
-                if changed or update.view.version != getattr(self, "_posted_version", -1):
+                if changed or update.view.version != self._posted_version:
                     # Back-pressure: one update in flight; while the UI is busy the
                     # next step simply carries more.
                     self._taken.wait()
@@ -288,14 +359,15 @@ class Feeds:
                         break
                     self._taken.clear()
                     self._posted_version = update.view.version
-                    progress = history.progress if history is not None else 0.0
-                    self._post(EventsArrived(update, counter.snapshot(self._clock.now()), progress))
+                    self._post(tail.arrival(update, self._clock.now()))
                     if not self._first_view.is_set():
                         # The app takes the first view once it is drawn: until then
                         # indexing, the job scan and the size walk leave the GIL to
                         # the screen (bounded, should the app be slow to start).
                         self._taken.wait(_FIRST_PAINT_WAIT)
                         self._first_view.set()
+                found = bool(update.events or update.errors)
+                update = None
                 now = time.monotonic()
                 if (was_busy and not busy) or now - trimmed >= _TRIM_SECONDS:
                     # Indexing, history counting and searches free large arrays:
@@ -311,11 +383,10 @@ class Feeds:
                 else:
                     # A file being written is read again at once, not at the next
                     # heartbeat or watcher batch: that is the follow latency.
-                    self._wake.wait(_HOT_WAIT if update.events or update.errors else heartbeat)
+                    self._wake.wait(_HOT_WAIT if found else heartbeat)
                     self._wake.clear()
         finally:
-            stream.close()
-            reader.close()
+            tail.close()
 
     async def _watch_loop(self) -> None:
         from watchfiles import awatch

@@ -35,6 +35,15 @@ def _default_sanitizer():
     sanitize._CONFIGURED[:] = saved
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_user_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The consoles a test starts keep their user cache (the parsed CSS) in the session's tmp.
+
+    In ``os.environ`` itself, so the real binaries started in tmux inherit it.
+    """
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+
+
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     # NO_COLOR and TEXTUAL_THEME change rendering; the workspace must come from the test.

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from oos_tui.cli._common import settings_from
+from oos_tui.config import user_cache_dir
 from oos_tui.screens.registry import DEFAULT_SCREEN, SCREEN_MODES
 
 __all__ = ["add_screen_option", "register", "run_console"]
@@ -32,18 +34,31 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.set_defaults(handler=run_console)
 
 
+def _css_cache() -> Path | None:
+    """Where the parsed stylesheet is kept (None: no home directory to keep it in)."""
+    try:
+        return user_cache_dir() / "css"
+    except RuntimeError:  # no $HOME and no password entry
+        return None
+
+
 def run_console(args: argparse.Namespace) -> int:
     """Load settings (errors are one line, exit 2), then run the Textual app."""
     settings = settings_from(args)
     from oos_tui.memory import configure_allocator
 
     configure_allocator()  # hours of following: keep resident memory near what is live
+    from oos_tui.eventlog.first import FirstStep
+
+    first_step = FirstStep(settings)  # the newest events are read while Textual loads
     from oos_tui.app import make_app  # Textual is imported only when a screen is wanted
 
     app = make_app(
         settings,
         show_tracebacks=bool(getattr(args, "debug", False)),
         start_screen=getattr(args, "screen", DEFAULT_SCREEN),
+        first_step=first_step,
+        css_cache=_css_cache(),
     )
     app.run()
     return int(app.return_code or 0)

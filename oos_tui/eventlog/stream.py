@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from oos_tui.config import Settings
-from oos_tui.eventlog.chunked import Chunked, Frozen, Growable, Order, Run
+from oos_tui.eventlog.chunked import Chunked, Frozen, Growable, Order, Run, distinct
 from oos_tui.eventlog.index import FileIndex, FileView
 from oos_tui.formats import get_format
 from oos_tui.models import Event, ParseError
@@ -114,7 +114,7 @@ class StreamView:
         refs = np.asarray(refs, dtype=np.int64)
         out = np.zeros(refs.shape[0])
         srcs = refs >> REF_SHIFT
-        for src in np.unique(srcs):
+        for src in distinct(srcs):
             view = self.source(int(src) << REF_SHIFT)
             if view is not None:
                 sel = srcs == src

@@ -258,3 +258,106 @@ async def test_the_css_is_parsed_once_at_start_up(build_app) -> None:
         app.set_console_theme("oos-light")  # new variables: the one reason to parse again
         await pilot.pause()
         assert app.stylesheet.full_parses == parses + 1
+
+
+async def _screen_after_start(app) -> str:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        return app.export_screenshot()
+
+
+async def test_the_parsed_css_is_kept_for_the_next_start(build_app, tmp_path: Path) -> None:
+    """The second start loads the rules the first one parsed, and looks the same."""
+    cache = tmp_path / "cache" / "css"
+    first = build_app(start_screen="events", css_cache=cache)
+    shot = await _screen_after_start(first)
+    assert (first.stylesheet.full_parses, first.stylesheet.cache_loads) == (1, 0)
+    (kept,) = cache.glob("css-*.pickle")
+    assert kept.stat().st_mode & 0o777 == 0o600 and cache.stat().st_mode & 0o777 == 0o700
+
+    second = build_app(start_screen="events", css_cache=cache)
+    assert await _screen_after_start(second) == shot
+    assert (second.stylesheet.full_parses, second.stylesheet.cache_loads) == (0, 1)
+
+    light = build_app(start_screen="events", css_cache=cache, config='theme = "oos-light"\n')
+    await _screen_after_start(light)  # other variables: another key, parsed and kept
+    assert light.stylesheet.full_parses == 1 and len(list(cache.glob("css-*.pickle"))) == 2
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "writable by others"])
+async def test_a_damaged_or_unsafe_css_cache_is_parsed_over(
+    build_app, tmp_path: Path, damage: str
+) -> None:
+    cache = tmp_path / "css"
+    shot = await _screen_after_start(build_app(start_screen="events", css_cache=cache))
+    (kept,) = cache.glob("css-*.pickle")
+    if damage == "garbage":
+        kept.write_bytes(b"not a pickle at all")
+    elif damage == "truncated":
+        kept.write_bytes(kept.read_bytes()[:1000])
+    else:
+        kept.chmod(0o666)  # a pickle runs code: only a private file is loaded
+    app = build_app(start_screen="events", css_cache=cache)
+    assert await _screen_after_start(app) == shot
+    assert (app.stylesheet.full_parses, app.stylesheet.cache_loads) == (1, 0)
+    assert kept.stat().st_mode & 0o777 == 0o600  # replaced by a good, private copy
+    again = build_app(start_screen="events", css_cache=cache)
+    await _screen_after_start(again)
+    assert again.stylesheet.cache_loads == 1
+
+
+async def test_the_first_screen_is_composed_with_the_first_step_and_follows_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI reads the newest events while Textual loads; the feed carries on from there."""
+    import functools
+    import time
+
+    from oos_tui.eventlog.first import FirstStep
+    from oos_tui.formats import pipe
+    from oos_tui.screens.events import EventsScreen
+    from oos_tui.widgets.event_list import EventList
+
+    at_mount: list[int | None] = []
+    mount = EventsScreen.on_mount
+
+    @functools.wraps(mount)
+    def spy(self: EventsScreen) -> None:  # what the screen had when it was first drawn
+        at_mount.append(
+            None if self.oos_app.state.stream is None else self.oos_app.state.stream.total
+        )
+        mount(self)
+
+    monkeypatch.setattr(EventsScreen, "on_mount", spy)
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    t0 = 1_759_111_200.0
+    lines = [
+        pipe.write_line(t0 + i, "PROCESS", "podcast", "S", f"i{i}", {"title": f"old-{i}"})
+        for i in range(50)
+    ]
+    (ws / "oos.log").write_bytes(b"".join(lines))
+    settings = load_settings(ws, env={})
+    first = FirstStep(settings)
+    deadline = time.monotonic() + 30
+    while not first.done and time.monotonic() < deadline:
+        time.sleep(0.01)  # as when Textual's import took longer than the read
+    app = make_app(settings, start_screen="events", first_step=first)
+
+    def shown(lst: EventList) -> str:
+        return "\n".join(lst.render_line(y).text for y in range(lst.size.height))
+
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert at_mount == [50]
+        lst = app.screen.query_one(EventList)
+        await pilot.pause()
+        assert "old-49" in shown(lst)
+        with open(ws / "oos.log", "ab") as fh:
+            fh.write(pipe.write_line(t0 + 60, "FAIL", "podcast", "S", "i60", {"error": "new-60"}))
+        for _ in range(400):
+            await pilot.pause(0.025)
+            if "new-60" in shown(lst):
+                break
+        assert "new-60" in shown(lst), "the feed did not follow on from the first step's stream"
+        assert app.state.stream.total == 51  # nothing read twice

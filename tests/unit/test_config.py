@@ -103,3 +103,11 @@ def test_bad_redaction_pattern_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(tmp_path, env={})
     assert "[redact]" in str(info.value) and str(cfg) in str(info.value)
+
+
+def test_user_cache_dir_follows_xdg_and_ignores_a_relative_one(tmp_path: Path) -> None:
+    from oos_tui.config import user_cache_dir
+
+    assert user_cache_dir({"XDG_CACHE_HOME": str(tmp_path)}) == tmp_path / "oos-tui"
+    assert user_cache_dir({"XDG_CACHE_HOME": "relative/cache"}) == Path.home() / ".cache/oos-tui"
+    assert user_cache_dir({}) == Path.home() / ".cache" / "oos-tui"

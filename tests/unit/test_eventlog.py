@@ -11,7 +11,7 @@ import pytest
 
 from oos_tui.config import load_settings
 from oos_tui.eventlog.access import RecordReader
-from oos_tui.eventlog.chunked import Chunked, Growable
+from oos_tui.eventlog.chunked import Chunked, Growable, distinct
 from oos_tui.eventlog.index import FileIndex
 from oos_tui.eventlog.search import Searcher
 from oos_tui.eventlog.stream import REF_MASK, REF_SHIFT, STORE_SRC, EventStream
@@ -83,6 +83,21 @@ def test_chunked_and_growable_snapshots_never_change() -> None:
     g.append(np.arange(1000))
     assert s1.length == 3 and list(s1.array()) == [0, 1, 2]
     assert g.snapshot().length == 1003
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[], [7], [3, 3, 3], [5, 1, 5, 0xFFFF, 1, 2], np.random.default_rng(1).integers(0, 9, 500)],
+)
+def test_distinct_is_np_unique(values: list[int] | np.ndarray) -> None:
+    arr = np.array(values, dtype=np.int64)
+    assert distinct(arr).tolist() == np.unique(arr).tolist()
+
+
+def test_chunked_take_across_chunks_in_any_order() -> None:
+    c = Chunked.empty(np.int64).append(np.arange(200_000) * 3)
+    picks = np.array([199_999, 0, 70_000, 65_536, 65_535, 0])
+    assert c.take(picks).tolist() == (picks * 3).tolist()
 
 
 # -- one file -----------------------------------------------------------------------------
@@ -631,3 +646,57 @@ def test_without_a_window_the_first_step_finds_the_job_logs_too(tmp_path: Path) 
     assert "out/job-1/05_asr/stage.log" in [f.display for f in first.view.files if f is not None]
     assert _drain(stream).view.total == 11
     stream.close()
+
+
+# -- the first step, read while the console loads --------------------------------------
+
+
+def test_first_step_reads_the_newest_window_and_hands_the_stream_over(tmp_path: Path) -> None:
+    from oos_tui.eventlog.first import FirstStep
+
+    ws = _workspace(tmp_path)
+    first = FirstStep(load_settings(ws, env={}))
+    taken = first.take(wait=30)
+    assert taken is not None and first.done
+    stream, update = taken
+    reader = RecordReader()
+    assert _messages(update.view, reader)[-1] == "w4"  # the newest event, before any merge
+    assert first.take(wait=0) is None  # handed over once
+    # The taking thread carries on with the same stream: history, then following.
+    _drain(stream)
+    with open(ws / "oos.log", "ab") as fh:
+        fh.write(_pipe(100, "FAIL", error="after the hand-over"))
+    assert [e.message for e in stream.step().events] == ["after the hand-over"]
+    reader.close()
+    stream.close()
+
+
+def test_first_step_not_done_is_taken_later_and_a_failure_is_left_to_the_feed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from oos_tui.eventlog import first as first_module
+
+    ws = _workspace(tmp_path)
+    release = threading.Event()
+    real_step = EventStream.step
+
+    def held_step(self: EventStream, *args, **kwargs):
+        release.wait(30)  # a slow disk: the app must not wait for it
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(first_module.EventStream, "step", held_step)
+    first = first_module.FirstStep(load_settings(ws, env={}))
+    assert first.take(wait=0) is None and not first.done
+    release.set()
+    taken = first.take()  # the feed's thread waits for it instead of opening another
+    assert taken is not None
+    taken[0].close()
+
+    def failing_step(self: EventStream, *args, **kwargs):
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(first_module.EventStream, "step", failing_step)
+    failed = first_module.FirstStep(load_settings(ws, env={}))
+    assert failed.take(wait=30) is None and failed.done  # the feed's own step reports it
