@@ -282,6 +282,12 @@ class EventList(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, self._count)
         self._cache.clear()
+        # Shorter (the detail pane opened) or taller: the selected row stays in
+        # view, and the newest one at the bottom while following.
+        if self.following:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        elif self._count:
+            self.scroll_to_region(Region(0, self.cursor, 1, 1), animate=False, immediate=True)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
