@@ -34,6 +34,7 @@ from oos_tui.feeds import (
     StoreUpdated,
 )
 from oos_tui.keys import validate_keymap
+from oos_tui.memory import settle_collector
 from oos_tui.palette import ConsoleCommands
 from oos_tui.sanitize import configure as configure_sanitizer
 from oos_tui.sanitize import default_sanitizer
@@ -203,6 +204,7 @@ class OosApp(App[int]):
         self._start_feeds()
 
     def _start_feeds(self) -> None:
+        settle_collector()  # start-up is over: what exists now lives as long as the app
         if self._feeds_enabled and not self._feeds_started:
             self._feeds_started = True
             self._feeds.start()

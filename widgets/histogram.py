@@ -176,4 +176,4 @@ class Histogram(Static):
                 parts.append((bar, style))
             rows.append(Content.assemble(*parts))
         rows[0] = Content.assemble(rows[0], (f" {label}", "$text-muted"))
-        self.update(Content("\n").join(rows))
+        self.update(Content("\n").join(rows), layout=False)  # three rows, always

@@ -22,4 +22,6 @@ class WhereFrom(Static):
         """Show ``text`` (plain, never markup)."""
         if text != self._text:
             self._text = text
-            self.update(text)
+            # One row whatever the text: no layout (a followed list moves the
+            # cursor, and so this line, on every frame).
+            self.update(text, layout=False)

@@ -45,9 +45,10 @@ def _css_cache() -> Path | None:
 def run_console(args: argparse.Namespace) -> int:
     """Load settings (errors are one line, exit 2), then run the Textual app."""
     settings = settings_from(args)
-    from oos_tui.memory import configure_allocator
+    from oos_tui.memory import configure_allocator, pause_collector
 
     configure_allocator()  # hours of following: keep resident memory near what is live
+    pause_collector()  # until the first frame (the app settles it)
     from oos_tui.eventlog.first import FirstStep
 
     first_step = FirstStep(settings)  # the newest events are read while Textual loads

@@ -361,3 +361,21 @@ async def test_the_first_screen_is_composed_with_the_first_step_and_follows_on(
                 break
         assert "new-60" in shown(lst), "the feed did not follow on from the first step's stream"
         assert app.state.stream.total == 51  # nothing read twice
+
+
+async def test_the_collector_paused_for_start_up_runs_again_after_the_first_frame(
+    build_app,
+) -> None:
+    import gc
+
+    from oos_tui.memory import pause_collector
+
+    app = build_app(start_screen="events", feeds=True)
+    pause_collector()  # as the CLI does before importing Textual
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert gc.isenabled() and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.enable()

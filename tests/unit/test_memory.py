@@ -33,3 +33,26 @@ def test_configure_allocator_is_accepted_by_glibc() -> None:
     code = "from oos_tui.memory import configure_allocator; print(configure_allocator())"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "True"
+
+
+def test_the_collector_pauses_for_start_up_then_freezes_what_start_up_made() -> None:
+    import gc
+
+    from oos_tui.memory import pause_collector, settle_collector
+
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    try:
+        settle_collector()  # not paused (the app built by a test): nothing happens
+        assert gc.isenabled() and gc.get_freeze_count() == frozen
+        pause_collector()
+        assert not gc.isenabled()
+        made_at_start_up = [[i] for i in range(1000)]  # tracked containers
+        settle_collector()
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= frozen + len(made_at_start_up)
+        settle_collector()  # once only
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
+        gc.enable()
