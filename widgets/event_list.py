@@ -30,6 +30,7 @@ from textual.strip import Strip
 
 from oos_tui.eventlog.access import RecordReader
 from oos_tui.eventlog.stream import StreamView
+from oos_tui.eventlog.unreadable import GappedOrder
 from oos_tui.models import Event, ParseError, Severity
 from oos_tui.sanitize import default_sanitizer
 
@@ -179,8 +180,15 @@ class EventList(ScrollView, can_focus=True):
         """Rows shown."""
         return self._count
 
-    def show(self, view: StreamView, refs: Sequence[int] | np.ndarray | None = None) -> None:
-        """Show ``view`` (all of it, or only ``refs`` in that order)."""
+    def show(
+        self, view: StreamView, refs: Sequence[int] | np.ndarray | GappedOrder | None = None
+    ) -> None:
+        """Show ``view`` (all of it, or only ``refs`` in that order).
+
+        ``refs`` may be a :class:`GappedOrder` (the view's order with some rows
+        left out, such as hidden unreadable lines): it is read row by row like
+        the order itself, never copied.
+        """
         rows = view.order if refs is None else refs
         if self.paused:
             self._pending = (view, rows)

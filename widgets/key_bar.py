@@ -86,14 +86,17 @@ class KeyBar(Widget, can_focus=False):
         spans: list[Span] = []
         self._spans = []
         at = 0
+        width = self.size.width
         for key, shown, description, enabled in self._hints:
+            label = f" {description}" if description else ""
+            if width and at + len(shown) + len(label) > width:
+                break  # whole hints only: a cut-off word reads as another key
             begin = at
             extra = Style() if enabled else dim
             spans.append(Span(at, at + len(shown), key_style + extra))
             parts.append(shown)
             at += len(shown)
-            if description:
-                label = f" {description}"
+            if label:
                 spans.append(Span(at, at + len(label), text_style + extra))
                 parts.append(label)
                 at += len(label)

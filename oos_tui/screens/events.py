@@ -16,6 +16,7 @@ from textual.worker import get_current_worker
 
 from oos_tui.eventlog.search import SearchCancelled, Searcher, SearchResult
 from oos_tui.eventlog.stream import StreamView
+from oos_tui.eventlog.unreadable import UnreadableFinder, UnreadableResult
 from oos_tui.memory import release_free_memory
 from oos_tui.models import Event
 from oos_tui.query import Query, QueryError, compile_query
@@ -39,7 +40,13 @@ _TRIM_AFTER_SCANNED = 500_000
 
 
 class EventsScreen(ConsoleScreen):
-    """The stream, filtered live by the search language; ``t`` traces, ``enter`` shows detail."""
+    """The stream, filtered live by the search language; ``t`` traces, ``enter`` shows detail.
+
+    ``u`` hides unreadable lines (and shows them again). Finding them runs in a
+    thread worker a bounded slice at a time (:class:`UnreadableFinder`); each
+    slice's result replaces the list's rows, and the next slice starts when
+    the last one is done, with the newest view (so following goes on).
+    """
 
     MODE: ClassVar[str] = "events"
     AUTO_FOCUS = "EventList"
@@ -47,6 +54,7 @@ class EventsScreen(ConsoleScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("m", "toggle_mode", "Only/mark matches", id="events.mode"),
+        Binding("u", "toggle_unreadable", "Unreadable", id="events.unreadable"),
     ]
 
     class SearchDone(Message):
@@ -69,9 +77,30 @@ class EventsScreen(ConsoleScreen):
             self.errors = errors
             self.warnings = warnings
 
+    class UnreadableFound(Message):
+        """One slice of the hunt for unreadable lines finished (or failed with a reason)."""
+
+        def __init__(
+            self, run: int, result: UnreadableResult | None, error: str | None = None
+        ) -> None:
+            super().__init__()
+            self.run = run
+            self.result = result
+            self.error = error
+
     def __init__(self) -> None:
         super().__init__()
         self._searcher = Searcher()
+        self._finder = UnreadableFinder()
+        self._hide_unreadable = False
+        self._hidden: UnreadableResult | None = None
+        """The last unreadable lines found (while they are hidden)."""
+        self._hidden_error: str | None = None
+        self._find_run = 0
+        """Numbers the finder's runs: a result from a run since superseded is dropped."""
+        self._finding = False
+        self._listed: object = None
+        """The rows last handed to the list (None: the whole order of the view)."""
         self._sev_searcher = Searcher(cache_queries=2)
         self._view: StreamView | None = None
         self._text = ""
@@ -116,13 +145,15 @@ class EventsScreen(ConsoleScreen):
         else:
             self._hist_due = True
         self._view = view
-        if self._query is None:
-            self.query_one(EventList).show(view)
-        else:
-            self.query_one(EventList).show(view, self._filtered_refs(view))
-            if time.monotonic() - self._last_live_search >= _LIVE_SEARCH_SECONDS:
-                self._last_live_search = time.monotonic()
-                self._search(self._text, view)
+        self._show_list()
+        if self._hide_unreadable and not self._finding:
+            self._find_unreadable_now()
+        if (
+            self._query is not None
+            and time.monotonic() - self._last_live_search >= _LIVE_SEARCH_SECONDS
+        ):
+            self._last_live_search = time.monotonic()
+            self._search(self._text, view)
         if view.ready and time.monotonic() - self._last_sev >= _SEVERITY_SECONDS:
             self._last_sev = time.monotonic()
             self._severity_index(view)
@@ -134,6 +165,30 @@ class EventsScreen(ConsoleScreen):
         if self._result is None:
             return np.empty(0, dtype=np.int64)
         return self._result.refs if self._only_matches else None
+
+    def _show_list(self) -> None:
+        """Hand the list what it shows now: the matches, or the stream (maybe without unreadable).
+
+        While unreadable lines are hidden the list shows the view the last
+        finder run was for (at most one run behind the newest view), so a
+        new unreadable line is never shown before it is known.
+        """
+        view = self._view
+        if view is None:
+            return
+        lst = self.query_one(EventList)
+        refs = self._filtered_refs(view) if self._query is not None else None
+        hidden = self._hidden if self._hide_unreadable else None
+        if refs is not None:
+            lst.show(view, refs)
+            self._listed = refs
+        elif hidden is not None:
+            if self._listed is not hidden.rows:  # the same rows again: nothing to redo
+                lst.show(hidden.view, hidden.rows)
+                self._listed = hidden.rows
+        else:
+            lst.show(view)
+            self._listed = None
 
     # -- the query ----------------------------------------------------------------
 
@@ -161,8 +216,7 @@ class EventsScreen(ConsoleScreen):
             self._searching = False
             lst = self.query_one(EventList)
             lst.set_marks(set(), None)
-            if self._view is not None:
-                lst.show(self._view)
+            self._show_list()
             self._hist_due = True
             self._update_histogram()
             self._render_info()
@@ -208,8 +262,7 @@ class EventsScreen(ConsoleScreen):
         else:
             self._result = message.result
             lst = self.query_one(EventList)
-            if self._view is not None:
-                lst.show(self._view, self._filtered_refs(self._view))
+            self._show_list()
             marks = set() if self._only_matches else set(message.result.refs.tolist())
             query = self._query
             lst.set_marks(marks, query.highlights if query is not None else None)
@@ -225,7 +278,7 @@ class EventsScreen(ConsoleScreen):
         self._only_matches = not self._only_matches
         lst = self.query_one(EventList)
         if self._view is not None and self._query is not None:
-            lst.show(self._view, self._filtered_refs(self._view))
+            self._show_list()
             marks = (
                 set()
                 if self._only_matches or self._result is None
@@ -233,6 +286,74 @@ class EventsScreen(ConsoleScreen):
             )
             lst.set_marks(marks, self._query.highlights)
         self._render_info()
+
+    # -- unreadable lines ------------------------------------------------------------
+
+    def action_toggle_unreadable(self) -> None:
+        """Hide unreadable lines (parse errors) from the list, or show them again."""
+        self._hide_unreadable = not self._hide_unreadable
+        self._hidden, self._hidden_error = None, None
+        if self._hide_unreadable:
+            self._find_unreadable_now()
+        else:
+            self._find_run += 1  # a result still on its way is dropped
+            self._finding = False
+            self.workers.cancel_group(self, "unreadable")
+            self._show_list()
+        self._render_info()
+
+    def _find_unreadable_now(self) -> None:
+        """Start the next finder run on the newest view (one run at a time)."""
+        if self._view is None:
+            return
+        self._find_run += 1
+        self._finding = True
+        self._find_unreadable(self._find_run, self._view)
+
+    @work(thread=True, exclusive=True, group="unreadable", exit_on_error=False)
+    def _find_unreadable(self, run: int, view: StreamView) -> None:
+        worker = get_current_worker()
+        try:
+            result = self._finder.find(view, cancelled=lambda: worker.is_cancelled)
+        except SearchCancelled:
+            return
+        except Exception as exc:  # a file gone unreadable: say so, keep what was found
+            self.post_message(self.UnreadableFound(run, None, f"{exc}"))
+            return
+        if result.scanned > _TRIM_AFTER_SCANNED:
+            release_free_memory()
+        if not worker.is_cancelled:
+            self.post_message(self.UnreadableFound(run, result))
+
+    @on(UnreadableFound)
+    def _unreadable_found(self, message: UnreadableFound) -> None:
+        if message.run != self._find_run or not self._hide_unreadable:
+            return
+        self._finding = False
+        result = message.result
+        if result is None:
+            self._hidden_error = message.error
+            self._render_info()
+            return  # the next new view tries again
+        self._hidden, self._hidden_error = result, None
+        self._show_list()
+        self._render_info()
+        view = self._view
+        if view is not None and (not result.complete or view is not result.view):
+            self._find_unreadable_now()  # more to check, or lines arrived meanwhile
+
+    def _unreadable_words(self) -> str:
+        """What the info line says about hidden unreadable lines (words, not only colour)."""
+        hidden = self._hidden
+        if hidden is None:
+            words = "unreadable hidden (finding them…)"
+        elif hidden.complete:
+            words = f"{hidden.count:,} unreadable hidden"
+        else:
+            words = f"{hidden.count:,} unreadable hidden (checking {hidden.checked * 100:.0f}%)"
+        if self._hidden_error:
+            words += f" ✕ {self._hidden_error}"
+        return f"· {words} "
 
     # -- severity index, histogram ----------------------------------------------------
 
@@ -345,6 +466,8 @@ class EventsScreen(ConsoleScreen):
                 parts.append((f"{self._result.count:,} of {view.total:,} {mode} ", ""))
         elif view is not None:
             parts.append((f"{view.total:,} events ", ""))
+        if self._hide_unreadable:
+            parts.append((self._unreadable_words(), "$warning"))
         if self._error:
             parts.append((f"✕ {self._error} (previous results kept) ", "$sev-error"))
         if lst.paused:
@@ -435,3 +558,4 @@ class EventsScreen(ConsoleScreen):
     def on_unmount(self) -> None:
         self._searcher.close()
         self._sev_searcher.close()
+        self._finder.close()

@@ -6,9 +6,9 @@ import functools
 from pathlib import Path
 
 import pytest
+from helpers.events_support import append, pipe_line, visible_rows, wait_for
 from textual.screen import Screen
 
-from helpers.events_support import append, pipe_line, visible_rows, wait_for
 from oos_tui.app import make_app
 from oos_tui.config import load_settings
 from oos_tui.widgets.event_list import EventList
@@ -38,13 +38,17 @@ async def test_followed_lines_grow_the_list_without_a_layout(
     app = make_app(load_settings(ws, env={}), start_screen="events")
     async with app.run_test(size=(100, 30)) as pilot:
         lst = app.screen.query_one(EventList)
-        await wait_for(pilot, lambda: "OLD-0099" in "\n".join(visible_rows(lst)), lambda: "the old lines")
+        await wait_for(
+            pilot, lambda: "OLD-0099" in "\n".join(visible_rows(lst)), lambda: "the old lines"
+        )
         await pilot.pause(0.3)
         before = len(layouts)
         for batch in range(5):
             marker = f"NEW-{batch:04d}"
             append(ws / "oos.log", [pipe_line(marker)])
-            await wait_for(pilot, lambda m=marker: m in "\n".join(visible_rows(lst)), lambda m=marker: m)
+            await wait_for(
+                pilot, lambda m=marker: m in "\n".join(visible_rows(lst)), lambda m=marker: m
+            )
         assert lst.following and lst.count == 105
         assert lst.virtual_size.height == 105 and lst.max_scroll_y == 105 - lst.size.height
         assert lst.vertical_scrollbar.window_virtual_size == 105

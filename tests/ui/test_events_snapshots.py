@@ -1,8 +1,8 @@
 """Snapshots of the Events screen's states on the fixture workspace (frozen clock, no feeds).
 
 The plain screen at 80x24 and 160x48 is in test_snapshots_shell.py. These
-cover issue 5's other states: a filter applied, the detail pane open, and
-unreadable lines (parse errors). The fixture workspace already holds
+cover issue 5's other states: a filter applied, the detail pane open,
+unreadable lines (parse errors), and those lines hidden (``u``). The fixture workspace already holds
 unreadable lines (``ai_events.log:33`` truncated JSON,
 ``logs/collector.log:7`` not JSON, ``oos.log:8`` too few fields), so no
 separate workspace is needed.
@@ -194,3 +194,30 @@ async def test_opening_the_detail_while_following_keeps_the_newest_row_at_the_bo
         assert lst.following and lst.cursor == lst.count - 1
         top, height = int(lst.scroll_offset.y), lst.size.height
         assert top + height == lst.count, f"rows {top}..{top + height - 1} of {lst.count} shown"
+
+
+def unreadable_hidden() -> Callable[[Pilot], Awaitable[None]]:
+    """``u``: the fixture's three unreadable lines leave the list; the info line says so."""
+
+    async def run_before(pilot: Pilot) -> None:
+        await open_events(pilot)
+        await pilot.press("u")
+        await wait_until(
+            pilot,
+            lambda: (
+                info_line(pilot).startswith("167 events · 3 unreadable hidden ")
+                and events_screen(pilot).query_one(EventList).count == 164
+            ),
+            "the unreadable lines hidden",
+        )
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES, ids=IDS)
+def test_unreadable_hidden(
+    snap_compare, fixture_app: Callable[..., OosApp], size: tuple[int, int]
+) -> None:
+    # Compare with test_every_screen[events-*] in test_snapshots_shell.py: the
+    # same newest rows, but logs/collector.log:7 and ai_events.log:33 are gone.
+    assert snap_compare(fixture_app(), terminal_size=size, run_before=unreadable_hidden())
