@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 
-_HOT_WAIT = 0.03
+_HOT_WAIT = 0.015
 """After a step that found new lines, the next poll comes this soon (seconds)."""
 _SCAN_COST_FACTOR = 200.0
 """With a watcher, the jobs rescan waits at least this many times its own duration."""
