@@ -47,6 +47,11 @@ _SEV_WORD = {
 Row = tuple[str, str]  # (text, component class suffix)
 
 
+def _length(rows: Any) -> int:
+    """Rows in a list of refs, an array, or a chunked order (``length``)."""
+    return len(rows) if not hasattr(rows, "length") else int(rows.length)
+
+
 def _cut(text: str, width: int) -> str:
     if width <= 0:
         return ""
@@ -167,6 +172,7 @@ class EventList(ScrollView, can_focus=True):
         self.following = True
         self.paused = False
         self.arrived = 0  # rows added while not following
+        self.held = 0  # rows that arrived while paused, shown on resume
 
     # -- data in -------------------------------------------------------------------
 
@@ -192,6 +198,7 @@ class EventList(ScrollView, can_focus=True):
         rows = view.order if refs is None else refs
         if self.paused:
             self._pending = (view, rows)
+            self.held = max(0, _length(rows) - self._count)
             return
         self._apply(view, rows)
 
@@ -203,7 +210,7 @@ class EventList(ScrollView, can_focus=True):
             self._cache.clear()  # another stream (a reload): its refs name other records
         self._view = view
         self._rows = rows
-        self._count = len(rows) if not hasattr(rows, "length") else rows.length
+        self._count = _length(rows)
         self._set_row_count()
         # The row cache survives a new view: a ref names the same record for the
         # stream's whole life (a rotated or truncated file gets a new slot), so
@@ -469,6 +476,7 @@ class EventList(ScrollView, can_focus=True):
     def action_pause(self) -> None:
         """Freeze the display (new events are kept and shown on resume)."""
         self.paused = not self.paused
+        self.held = 0
         if not self.paused and self._pending is not None:
             view, rows = self._pending
             self._pending = None

@@ -176,6 +176,16 @@ class _Group:
         )
 
 
+def _record_end(rec: RawLine) -> int:
+    """Offset just after ``rec``'s newline (a line cut for length: its file's size)."""
+    if rec.truncated:
+        try:
+            return os.stat(rec.path).st_size
+        except OSError:
+            return rec.offset + len(rec.data) + 1
+    return rec.offset + len(rec.data) + 1
+
+
 def _last_line_end(path: Path) -> tuple[int, tuple[int, int] | None]:
     """Offset just after the last newline, and the file identity (dev, inode)."""
     try:
@@ -233,6 +243,8 @@ class EventStream:
         self._files: list[FileIndex | None] = []
         self._groups: dict[str, _Group] = {}
         self._known: set[tuple[int, int]] = set()
+        self._by_ident: dict[tuple[int, int], FileIndex] = {}
+        """Each file by identity: a rotation renames it, the index follows the name."""
         self._windows: list[FileIndex] = []
         self._order = Chunked.empty(np.int64)
         self._order_ts_last = -math.inf
@@ -277,7 +289,8 @@ class EventStream:
             return True
         if since < _HINTED_DISCOVERY_SECONDS:
             return False
-        return any(h.endswith(".log") and h not in self._group_keys for h in hints)
+        # A rotated name (oos.log.1, app.log.2025-09-29) is a log too.
+        return any(".log" in os.path.basename(h) and h not in self._group_keys for h in hints)
 
     def _discover(self) -> bool:
         """Register new files; True when something new was found."""
@@ -305,6 +318,7 @@ class EventStream:
                 except OSError:
                     continue
             if ident in self._known:
+                self._renamed(ident, src.path)  # rotated on (oos.log.1 -> oos.log.2)
                 continue
             self._known.add(ident)
             fmt = get_format(src.format)
@@ -318,6 +332,7 @@ class EventStream:
                 ident=ident,
             )
             self._files.append(index)
+            self._by_ident[ident] = index
             found = True
             if src.live and self._follow:
                 now = self._clock()
@@ -523,6 +538,7 @@ class EventStream:
             st = os.stat(path)
             index.ident = (st.st_dev, st.st_ino)
             self._known.add(index.ident)
+            self._by_ident[index.ident] = index
         except OSError:
             pass
         self._files.append(index)
@@ -544,6 +560,11 @@ class EventStream:
                 records.extend(group.assembler.flush())
         if batch.lines:
             group.last_data = now
+        for note in batch.notes:
+            if note.kind == "rotated" and group.index.ident is not None:
+                # Caught up when it was renamed: the old file's name moves with it
+                # now (not only when its last lines arrive), so it stays readable.
+                self._renamed(group.index.ident, Path(note.path))
         if any(n.kind == "truncated" for n in batch.notes):
             # Copytruncate: the old bytes are gone from this file (discovery finds
             # the copy, if one was made); this generation can no longer be read.
@@ -554,6 +575,7 @@ class EventStream:
         live_path = str(group.source.path)
         current = group.index
         pending: list[tuple[RawLine, int]] = []
+        last_end = -1  # where the last record given to ``current`` ends
         for rec in records:
             if not rec.data.strip():
                 continue
@@ -564,18 +586,48 @@ class EventStream:
                     # The file we were reading was renamed; these are its last lines.
                     current.rename(Path(rec.path), self._display(rec.path))
                 else:
-                    current = self._new_generation(group, rec.path)
+                    current = self._leave(current, last_end, group, rec.path)
             elif current.view().count and rec.offset + 1 < end:
                 self._flush(current, pending, out)
-                current = self._new_generation(group, rec.path)
+                current = self._leave(current, last_end, group, rec.path)
             delta = group.line_delta if current is group.index else 0
             pending.append((rec, rec.number + delta))
+            last_end = _record_end(rec)
         self._flush(current, pending, out)
         if current is not group.index:
             group.index = current
             group.line_delta = 0
         group.index.set_end(group.tailer.offset)
         return batch.more
+
+    def _renamed(self, ident: tuple[int, int], path: Path) -> None:
+        """The file known by ``ident`` is now at ``path``: its index reads it there.
+
+        Search, trace and the record reader open files by path and check the
+        identity; an index left at the old name read nothing after a rotation.
+        """
+        index = self._by_ident.get(ident)
+        if index is None or index.path == path or self._files[index.src] is not index:
+            return
+        try:
+            st = os.stat(path)
+        except OSError:
+            return
+        if (st.st_dev, st.st_ino) == ident:
+            index.rename(path, self._display(path))
+            self._view = None
+            self._version += 1
+
+    def _leave(self, current: FileIndex, last_end: int, group: _Group, path: str) -> FileIndex:
+        """Done with ``current`` (drained after a rotation): a new generation for ``path``.
+
+        ``current``'s end is set past the last record it was given in this
+        batch: only the group's newest generation gets the follower's offset,
+        and without it that record spanned no bytes (read back as an empty line).
+        """
+        if last_end >= 0:
+            current.set_end(last_end)
+        return self._new_generation(group, path)
 
     def _flush(self, index: FileIndex, pending: list[tuple[RawLine, int]], out: _Arrivals) -> None:
         if not pending:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import ClassVar
 
 import numpy as np
@@ -112,8 +113,8 @@ class EventsScreen(ConsoleScreen):
         self._errors = np.empty(0, dtype=np.int64)
         self._warnings = np.empty(0, dtype=np.int64)
         self._sev_version = -1
-        self._last_live_search = 0.0
-        self._last_sev = 0.0
+        self._last_runs: dict[str, float] = {}
+        self._pending_runs: dict[str, Timer] = {}
         self._hist_due = True
         self._hist_stale = False
         self._hist_counted = -1e9
@@ -148,18 +149,44 @@ class EventsScreen(ConsoleScreen):
         self._show_list()
         if self._hide_unreadable and not self._finding:
             self._find_unreadable_now()
-        if (
-            self._query is not None
-            and time.monotonic() - self._last_live_search >= _LIVE_SEARCH_SECONDS
-        ):
-            self._last_live_search = time.monotonic()
-            self._search(self._text, view)
-        if view.ready and time.monotonic() - self._last_sev >= _SEVERITY_SECONDS:
-            self._last_sev = time.monotonic()
-            self._severity_index(view)
+        if self._query is not None:
+            self._at_most_every("search", _LIVE_SEARCH_SECONDS, self._search_newest)
+        if view.ready:
+            self._at_most_every("severity", _SEVERITY_SECONDS, self._index_newest)
         # The rows first: counting the histogram's columns takes up to 20 ms.
         self.call_after_refresh(self._update_histogram)
         self._render_info()
+
+    def _at_most_every(self, name: str, seconds: float, run: Callable[[], None]) -> None:
+        """Run ``run`` now, or once ``seconds`` after its last run: never less often.
+
+        Following re-runs the live search and the error index for each new
+        view, at a bounded rate; a view that arrives inside the interval is
+        caught up by a timer, not left until the next write (the newest
+        matches and errors were missing when the writer went quiet).
+        """
+        if name in self._pending_runs:
+            return  # a timer will run it for the newest view
+        wait = self._last_runs.get(name, -1e9) + seconds - time.monotonic()
+        if wait <= 0:
+            self._last_runs[name] = time.monotonic()
+            run()
+            return
+
+        def later() -> None:
+            del self._pending_runs[name]
+            self._last_runs[name] = time.monotonic()
+            run()
+
+        self._pending_runs[name] = self.set_timer(wait, later)
+
+    def _search_newest(self) -> None:
+        if self._query is not None and self._view is not None:
+            self._search(self._text, self._view)
+
+    def _index_newest(self) -> None:
+        if self._view is not None and self._view.ready:
+            self._severity_index(self._view)
 
     def _filtered_refs(self, view: StreamView) -> np.ndarray | None:
         if self._result is None:
@@ -471,7 +498,7 @@ class EventsScreen(ConsoleScreen):
         if self._error:
             parts.append((f"✕ {self._error} (previous results kept) ", "$sev-error"))
         if lst.paused:
-            parts.append((f"‖ paused, {lst.arrived} new · p resumes", "bold $warning"))
+            parts.append((f"‖ paused, {lst.held} new · p resumes", "bold $warning"))
         elif lst.following:
             parts.append(("● following", "$success"))
         else:

@@ -43,7 +43,8 @@ class TraceScreen(Screen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "close", "Back", id="trace.close"),
-        Binding("enter", "toggle_detail", "Detail", id="trace.detail"),
+        # Before the focused table's own enter (select the row), which took it.
+        Binding("enter", "toggle_detail", "Detail", priority=True, id="trace.detail"),
     ]
 
     class Ready(Message):

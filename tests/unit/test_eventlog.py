@@ -700,3 +700,180 @@ def test_first_step_not_done_is_taken_later_and_a_failure_is_left_to_the_feed(
     monkeypatch.setattr(first_module.EventStream, "step", failing_step)
     failed = first_module.FirstStep(load_settings(ws, env={}))
     assert failed.take(wait=30) is None and failed.done  # the feed's own step reports it
+
+
+# -- rotation while following ------------------------------------------------------------
+
+
+def _fresh_messages(stream: EventStream) -> list[str]:
+    """Every record of the newest view, read by a new reader (files opened by path again)."""
+    reader = RecordReader()
+    try:
+        view = stream.step().view
+        return _messages(view, reader)
+    finally:
+        reader.close()
+
+
+def test_the_last_lines_drained_from_a_renamed_file_keep_their_bytes(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    log = ws / "oos.log"
+    log.write_bytes(b"".join(_pipe(i, title=str(i)) for i in range(5)))
+    stream = EventStream(load_settings(ws, env={}), include_store=False, rediscover_seconds=0)
+    _drain(stream)
+    with open(log, "ab") as writer:
+        os.rename(log, ws / "oos.log.1")
+        writer.write(
+            _pipe(5, title="5") + _pipe(6, title="6")
+        )  # the producer's open handle: the old file
+    log.write_bytes(_pipe(7, title="7"))  # the producer reopens oos.log
+    update = stream.step()
+    assert [e.message for e in update.events] == ["5", "6", "7"] and not update.errors
+    assert _fresh_messages(stream)[-3:] == ["5", "6", "7"]  # none read back as an empty line
+    stream.close()
+
+
+def test_rotated_generations_stay_readable_under_their_new_names(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    log = ws / "oos.log"
+    log.write_bytes(_pipe(0, title="0"))
+    stream = EventStream(load_settings(ws, env={}), include_store=False, rediscover_seconds=0)
+    _drain(stream)
+    n = 1
+    for _rotation in range(3):
+        for k in range(3, 0, -1):  # .2 -> .3, .1 -> .2, then oos.log -> .1
+            older = ws / f"oos.log.{k}"
+            if older.exists():
+                os.rename(older, ws / f"oos.log.{k + 1}")
+        os.rename(log, ws / "oos.log.1")
+        stream.step()  # caught up when it was renamed: nothing more to drain
+        log.write_bytes(_pipe(n, title=str(n)) + _pipe(n + 1, title=str(n + 1)))
+        n += 2
+        stream.step()
+    messages = _fresh_messages(stream)
+    assert sorted(messages, key=int) == [str(i) for i in range(n)], messages
+    stream.close()
+
+
+# -- rotation: every generation stays readable by path --------------------------------------
+
+
+def _afresh(view) -> list[str]:
+    """Every record of ``view`` read by a new reader, which opens each file by its path."""
+    reader = RecordReader()
+    try:
+        return _messages(view, reader)
+    finally:
+        reader.close()
+
+
+@pytest.mark.parametrize(
+    "last_end", [b"\n", b"\r\n", b""], ids=["newline", "crlf", "unterminated"]
+)
+def test_the_last_line_drained_from_a_renamed_file_reads_back_whole(
+    tmp_path: Path, last_end: bytes
+) -> None:
+    """The writer's open handle adds two lines after the rename, then a new file starts.
+
+    One poll drains the renamed file and switches to the new one: the renamed
+    generation's last record must span its whole line (it read back as an
+    empty line, its bytes lost), however that line ends.
+    """
+    ws = _workspace(tmp_path)
+    stream = EventStream(load_settings(ws, env={}), include_store=False, rediscover_seconds=3600)
+    _drain(stream)
+    log = ws / "oos.log"
+    with open(log, "ab") as producer:
+        producer.write(_pipe(20, title="before"))
+        producer.flush()
+        assert [e.message for e in stream.step().events] == ["before"]  # caught up
+        os.rename(log, ws / "oos.log.1")
+        producer.write(_pipe(21, title="late 1") + _pipe(22, title="late 2")[:-1] + last_end)
+    log.write_bytes(_pipe(23, title="new file"))
+    update = stream.step()
+    assert [e.message for e in update.events] == ["late 1", "late 2", "new file"]
+    view = stream.step().view
+    assert _afresh(view)[-4:] == ["before", "late 1", "late 2", "new file"]
+    assert not [m for m in _afresh(view) if m.startswith("!")]
+    old = next(f for f in view.files if f is not None and f.display == "oos.log.1")
+    assert old.end == (ws / "oos.log.1").stat().st_size + (1 if not last_end else 0)
+    assert not old.live
+    stream.close()
+
+
+def test_caught_up_rotations_keep_every_generation_readable_by_path(tmp_path: Path) -> None:
+    """Three rotations as RotatingFileHandler does them (``.1`` → ``.2`` …), each caught up.
+
+    The follower drains nothing from the renamed file, so no line names its new
+    path: the stream must still follow each generation's inode to its new name,
+    or a reader opening the files afresh (search, trace, the detail pane) finds
+    another file there and gives up.
+    """
+    ws = _workspace(tmp_path)
+    stream = EventStream(load_settings(ws, env={}), include_store=False, rediscover_seconds=3600)
+    _drain(stream)
+    log = ws / "oos.log"
+    titles: list[str] = []
+    n = 20
+    for rotation in (1, 2, 3):
+        with open(log, "ab") as fh:
+            for k in range(2):
+                titles.append(f"ROT-{rotation}{k}")
+                fh.write(_pipe(n, title=titles[-1]))
+                n += 1
+        assert [e.message for e in stream.step().events] == titles[-2:]  # caught up
+        for k in range(rotation - 1, 0, -1):
+            os.rename(f"{log}.{k}", f"{log}.{k + 1}")
+        os.rename(log, f"{log}.1")
+        titles.append(f"ROT-{rotation}n")
+        log.write_bytes(_pipe(n, title=titles[-1]))
+        n += 1
+        assert [e.message for e in stream.step().events] == titles[-1:]
+    view = stream.step().view
+    messages = _afresh(view)
+    assert not [m for m in messages if m.startswith("!")]
+    assert [m for m in messages if m.startswith("ROT-")] == titles
+    paths = {f.display: f.path for f in view.files if f is not None and "oos.log" in f.display}
+    assert paths == {
+        name: str(ws / name) for name in ("oos.log", "oos.log.1", "oos.log.2", "oos.log.3")
+    }
+    live = [f.display for f in view.files if f is not None and f.live]
+    assert sorted(live) == ["logs/worker.log", "oos.log"]
+    result = Searcher().search(view, compile_query("ROT"))
+    assert result.count == len(titles)
+    stream.close()
+
+
+def _with_a_rotated_file(tmp_path: Path) -> Path:
+    ws = _workspace(tmp_path)
+    (ws / "oos.log.1").write_bytes(b"".join(_pipe(i - 10, title=f"old {i}") for i in range(3)))
+    return ws
+
+
+def test_discovery_follows_a_known_file_to_its_new_name(tmp_path: Path) -> None:
+    """A rotated file renamed again (``.1`` → ``.2``) is the same file: found by its inode."""
+    ws = _with_a_rotated_file(tmp_path)
+    stream = EventStream(load_settings(ws, env={}), include_store=False, rediscover_seconds=0)
+    view = _drain(stream).view
+    assert _afresh(view)[:3] == ["old 0", "old 1", "old 2"]
+    os.rename(ws / "oos.log.1", ws / "oos.log.2")
+    update = stream.step()
+    assert update.view.version > view.version  # the new name is published
+    assert "oos.log.2" in {f.display for f in update.view.files if f is not None}
+    assert _afresh(update.view)[:3] == ["old 0", "old 1", "old 2"]
+    assert stream.step().view.total == view.total  # the same file, not a new one
+    stream.close()
+
+
+def test_a_hinted_rotated_name_triggers_discovery(tmp_path: Path) -> None:
+    """The watcher names ``oos.log.2``: not ``*.log``, but a rotated log, looked at soon."""
+    ws = _with_a_rotated_file(tmp_path)
+    stream, now = _clocked_stream(ws)
+    os.rename(ws / "oos.log.1", ws / "oos.log.2")
+    now[0] += 1
+    update = stream.step(hints=frozenset({os.path.realpath(ws / "oos.log.2")}))
+    assert "oos.log.2" in {f.display for f in update.view.files if f is not None}
+    assert _afresh(update.view)[:3] == ["old 0", "old 1", "old 2"]
+    stream.close()
