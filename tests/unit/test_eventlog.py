@@ -769,9 +769,7 @@ def _afresh(view) -> list[str]:
         reader.close()
 
 
-@pytest.mark.parametrize(
-    "last_end", [b"\n", b"\r\n", b""], ids=["newline", "crlf", "unterminated"]
-)
+@pytest.mark.parametrize("last_end", [b"\n", b"\r\n", b""], ids=["newline", "crlf", "unterminated"])
 def test_the_last_line_drained_from_a_renamed_file_reads_back_whole(
     tmp_path: Path, last_end: bytes
 ) -> None:
