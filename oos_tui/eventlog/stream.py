@@ -39,9 +39,9 @@ from oos_tui.eventlog.chunked import Chunked, Frozen, Growable, Order, Run, dist
 from oos_tui.eventlog.index import FileIndex, FileView
 from oos_tui.formats import get_format
 from oos_tui.models import Event, ParseError
-from oos_tui.sources.discovery import SourceFile, discover
+from oos_tui.sources.discovery import SourceFile, discover, rotations
 from oos_tui.sources.records import RecordAssembler
-from oos_tui.sources.tail import RawLine, Tailer, TailNote
+from oos_tui.sources.tail import RawLine, TailBatch, Tailer, TailNote
 
 __all__ = ["REF_SHIFT", "STORE_SRC", "EventStream", "StoreView", "StreamUpdate", "StreamView"]
 
@@ -56,7 +56,7 @@ _LATE_NEWS_BYTES = 4 * 1024 * 1024
 _HOT_SECONDS = 5.0
 """A live file written this recently is polled at every step, hinted or not."""
 _COLD_POLL_MIN = 5.0
-_COLD_POLLS_PER_SECOND = 100.0
+_COLD_POLLS_PER_SECOND = 30.0
 """Unhinted quiet files are polled at most this often in all (and each every 5 s at most)."""
 _DISCOVERY_COST_FACTOR = 100.0
 """Rediscovery waits at least this many times its own last duration (≤ 1 % of a core)."""
@@ -159,6 +159,8 @@ class _Group:
     last_poll: float = 0.0
     key: str = ""
     """The live path as the file watcher names it (resolved): how a hint finds the group."""
+    held: tuple[int, int] | None = None
+    """The file the assembler's held record (waiting for its continuation) was read from."""
 
     def due(self, now: float, hints: frozenset[str], cold_every: float) -> bool:
         """Whether a step given watch ``hints`` polls this file now.
@@ -174,16 +176,6 @@ class _Group:
             or (self.assembler is not None and bool(self.assembler.pending))
             or now - self.last_poll >= cold_every
         )
-
-
-def _record_end(rec: RawLine) -> int:
-    """Offset just after ``rec``'s newline (a line cut for length: its file's size)."""
-    if rec.truncated:
-        try:
-            return os.stat(rec.path).st_size
-        except OSError:
-            return rec.offset + len(rec.data) + 1
-    return rec.offset + len(rec.data) + 1
 
 
 def _last_line_end(path: Path) -> tuple[int, tuple[int, int] | None]:
@@ -243,6 +235,11 @@ class EventStream:
         self._files: list[FileIndex | None] = []
         self._groups: dict[str, _Group] = {}
         self._known: set[tuple[int, int]] = set()
+        self._recent: dict[str, _Group] = {}
+        self._by_key: dict[str, _Group] = {}
+        """Groups written in the last ``_HOT_SECONDS`` or holding back a record."""
+        self._next_cold = -math.inf
+        """No quiet group is due for its safety-net poll before this (monotonic s)."""
         self._by_ident: dict[tuple[int, int], FileIndex] = {}
         """Each file by identity: a rotation renames it, the index follows the name."""
         self._windows: list[FileIndex] = []
@@ -300,6 +297,7 @@ class EventStream:
         finally:
             self._discovery_cost = self._clock() - started
             self._group_keys = {g.key for g in self._groups.values()}
+            self._by_key = {g.key: g for g in self._groups.values()}
 
     def _discover_now(self) -> bool:
         found = False
@@ -307,7 +305,9 @@ class EventStream:
         # quick windows of the main logs go on screen first, and the next step,
         # still before the merge, finds the job logs.
         first = not self._started and self._follow
-        for src in discover(self._settings, jobs=not first):
+        sources = discover(self._settings, jobs=not first)
+        ahead = self._ahead_of_followers(sources)
+        for src in sources:
             if src.live and src.group in self._groups:
                 continue
             end, ident = _last_line_end(src.path) if src.live else (None, None)
@@ -319,6 +319,8 @@ class EventStream:
                     continue
             if ident in self._known:
                 self._renamed(ident, src.path)  # rotated on (oos.log.1 -> oos.log.2)
+                continue
+            if ident in ahead:
                 continue
             self._known.add(ident)
             fmt = get_format(src.format)
@@ -352,6 +354,8 @@ class EventStream:
                 if fmt.multiline:
                     group.assembler = RecordAssembler(fmt.starts_record)
                 self._groups[src.group] = group
+                self._recent[src.group] = group  # found now: polled at every step for a while
+                self._next_cold = -math.inf
                 if self._started and self._merged:
                     continue
                 if not self._started and end and end >= _WINDOW_MIN_FILE:
@@ -374,6 +378,44 @@ class EventStream:
             else:  # nothing to show early: look for the job logs now
                 found |= self._discover_now()
         return found
+
+    def _ahead_of_followers(self, sources: list[SourceFile]) -> set[tuple[int, int]]:
+        """Rotated files that a follower lagging behind its writer has yet to read.
+
+        A follower reads every file rotated after the one it is on, each as a
+        new generation: indexed as history too, their lines would be listed
+        twice. They are the group's rotated files after the follower's own
+        (``discover`` lists a group oldest first, the live file last). Only the
+        groups with rotated files are looked at, a stat a file, so the
+        hundreds of job logs cost nothing here.
+        """
+        families: dict[str, list[SourceFile]] = {}
+        for src in sources:
+            if src.group in self._groups:
+                families.setdefault(src.group, []).append(src)
+        ahead: set[tuple[int, int]] = set()
+        for name, members in families.items():
+            tailer = self._groups[name].tailer
+            if tailer is None or tailer.inode is None or all(m.live for m in members):
+                continue
+            idents: list[tuple[int, int] | None] = []
+            for member in members:
+                try:
+                    st = os.stat(member.path)
+                except OSError:
+                    idents.append(None)
+                    continue
+                idents.append((st.st_dev, st.st_ino))
+            at = next(
+                (i for i, ident in enumerate(idents) if ident and ident[1] == tailer.inode), None
+            )
+            if at is not None:
+                ahead.update(
+                    ident
+                    for member, ident in zip(members[at + 1 :], idents[at + 1 :], strict=True)
+                    if ident is not None and not member.live
+                )
+        return ahead
 
     # -- the store's events table --------------------------------------------------
 
@@ -527,84 +569,181 @@ class EventStream:
 
     # -- following -----------------------------------------------------------------
 
-    def _new_generation(self, group: _Group, path: str) -> FileIndex:
+    def _new_generation(self, group: _Group, path: str, ident: tuple[int, int] | None) -> FileIndex:
+        """A generation for a file the follower reached (a rotation, a truncation).
+
+        ``ident`` is the file the lines came from; ``path`` the name it had then
+        (:meth:`_relocate` moves it on if it has changed since).
+        """
         fmt = group.index.fmt
         live = path == str(group.source.path)
         index = FileIndex(
-            len(self._files), Path(path), self._display(path), fmt, live=live, stop_at=0
+            len(self._files),
+            Path(path),
+            self._display(path),
+            fmt,
+            live=live,
+            stop_at=0,
+            ident=ident,
         )
-        index.build()
         try:
-            st = os.stat(path)
-            index.ident = (st.st_dev, st.st_ino)
+            index.build()
+        except OSError:
+            # Renamed again since the follower read it: nothing to index anyway,
+            # and its records, already read, must not be lost with the step.
+            index.skip()
+        if index.ident is None:
+            try:
+                st = os.stat(path)
+                index.ident = (st.st_dev, st.st_ino)
+            except OSError:
+                pass
+        if index.ident is not None:
             self._known.add(index.ident)
             self._by_ident[index.ident] = index
-        except OSError:
-            pass
         self._files.append(index)
         self._in_order.add(index.src)  # its records join the order as they are followed
         return index
 
     def _follow_group(self, group: _Group, out: _Arrivals) -> bool:
-        """Poll one live file's follower; new records go to the index and to ``out``."""
+        """Poll one live file's follower; new records go to the index and to ``out``.
+
+        Records go to the generation of the file they were read from, known by
+        identity: the follower says which lines came from which file, and a
+        line's path is only the name its file had when read (a writer rotating
+        again, while the follower lags, may have moved it on since). A file
+        the follower reaches after the one it was reading is a new generation.
+        """
         assert group.tailer is not None
         batch = group.tailer.poll()
         out.notes.extend(batch.notes)
-        records: list[RawLine] = list(batch.lines)
         now = self._clock()
-        if group.assembler is not None:
-            records = group.assembler.feed(records)
-            rotated = any(n.kind in ("rotated", "truncated", "deleted") for n in batch.notes)
-            quiet = not batch.lines and now - group.last_data >= _QUIET_FLUSH
-            if group.assembler.pending and (rotated or quiet):
-                records.extend(group.assembler.flush())
         if batch.lines:
             group.last_data = now
-        for note in batch.notes:
-            if note.kind == "rotated" and group.index.ident is not None:
-                # Caught up when it was renamed: the old file's name moves with it
-                # now (not only when its last lines arrive), so it stays readable.
-                self._renamed(group.index.ident, Path(note.path))
         if any(n.kind == "truncated" for n in batch.notes):
-            # Copytruncate: the old bytes are gone from this file (discovery finds
-            # the copy, if one was made); this generation can no longer be read.
-            self._files[group.index.src] = None
-            self._merged = False
-            group.index = self._new_generation(group, str(group.source.path))
-            group.line_delta = 0
-        live_path = str(group.source.path)
-        current = group.index
-        pending: list[tuple[RawLine, int]] = []
-        last_end = -1  # where the last record given to ``current`` ends
-        for rec in records:
-            if not rec.data.strip():
-                continue
-            end = current.view().end
-            if rec.path != str(current.path):
-                self._flush(current, pending, out)
-                if str(current.path) == live_path and rec.offset + 1 >= end:
-                    # The file we were reading was renamed; these are its last lines.
-                    current.rename(Path(rec.path), self._display(rec.path))
-                else:
-                    current = self._leave(current, last_end, group, rec.path)
-            elif current.view().count and rec.offset + 1 < end:
-                self._flush(current, pending, out)
-                current = self._leave(current, last_end, group, rec.path)
-            delta = group.line_delta if current is group.index else 0
-            pending.append((rec, rec.number + delta))
-            last_end = _record_end(rec)
-        self._flush(current, pending, out)
-        if current is not group.index:
-            group.index = current
-            group.line_delta = 0
-        group.index.set_end(group.tailer.offset)
+            self._truncated(group, out)
+        for ident, records in self._records_by_file(group, batch, now):
+            self._add_records(group, ident, records, out)
+        for run in batch.runs:
+            if run.end is not None:
+                # A generation left behind gets no follower offset: without the
+                # end the follower read, its last record would span no bytes.
+                index = self._by_ident.get(run.ident)
+                if index is not None and self._files[index.src] is index:
+                    index.set_end(run.end)
+        ident = group.index.ident
+        if ident is None or ident[1] == group.tailer.inode:
+            group.index.set_end(group.tailer.offset)
+        moved = [n.path for n in batch.notes if n.kind in ("rotated", "appeared")]
+        if moved:
+            # The follower left a file for the next one: its generations have new
+            # names now (oos.log -> .1 -> .2 ...), even when no line says so.
+            self._relocate(group.source.path, moved)
         return batch.more
+
+    def _truncated(self, group: _Group, out: _Arrivals) -> None:
+        """Copytruncate: the old bytes are gone from the file being followed.
+
+        Discovery finds the copy, if one was made; the generation of the old
+        bytes can no longer be read and leaves the stream. A record held for
+        its continuation was of the old bytes: it is let go first, as news.
+        """
+        ident = group.index.ident
+        if ident is not None and ident[1] != group.tailer.inode:
+            return  # the follower had moved on to a file with no record yet
+        if group.assembler is not None and group.assembler.pending:
+            self._add_records(group, ident, group.assembler.flush(), out)
+        self._files[group.index.src] = None
+        self._merged = False
+        group.index = self._new_generation(group, str(group.source.path), ident)
+        group.line_delta = 0
+
+    def _records_by_file(
+        self, group: _Group, batch: TailBatch, now: float
+    ) -> list[tuple[tuple[int, int] | None, list[RawLine]]]:
+        """The batch's records cut where the file changes, each part with its file's identity.
+
+        Plain-text logs join continuation lines to their record here: a record
+        held for its continuation is let go when its file is left, deleted or
+        quiet, and never takes lines from another file.
+        """
+        asm = group.assembler
+        parts: list[tuple[tuple[int, int] | None, list[RawLine]]] = []
+        start = 0
+        for run in batch.runs:
+            lines = batch.lines[start : start + run.count]
+            start += run.count
+            if asm is None:
+                if lines:
+                    parts.append((run.ident, list(lines)))
+                continue
+            if asm.pending and group.held != run.ident:
+                parts.append((group.held, asm.flush()))
+            records = asm.feed(lines)
+            if lines:
+                group.held = run.ident
+            if run.end is not None and asm.pending:
+                records.extend(asm.flush())
+            if records:
+                parts.append((run.ident, records))
+        if asm is not None and asm.pending:
+            deleted = any(n.kind == "deleted" for n in batch.notes)
+            quiet = not batch.lines and now - group.last_data >= _QUIET_FLUSH
+            if deleted or quiet:
+                parts.append((group.held, asm.flush()))
+        return parts
+
+    def _add_records(
+        self,
+        group: _Group,
+        ident: tuple[int, int] | None,
+        records: list[RawLine],
+        out: _Arrivals,
+    ) -> None:
+        """Give ``records``, read from the file ``ident``, to that file's generation.
+
+        The follower never goes back to a file it left, so a file other than
+        the group's newest generation is a new one: even when its identity is
+        known, it is a deleted file's inode given to a new file.
+        """
+        if not records:
+            return
+        index = group.index
+        if ident != index.ident:
+            index = group.index = self._new_generation(group, records[0].path, ident)
+            group.line_delta = 0
+        elif records[-1].path != str(index.path):
+            # Drained under the name it was rotated to: read there from now on.
+            self._renamed(index.ident, Path(records[-1].path))
+        delta = group.line_delta
+        pending = [(rec, rec.number + delta) for rec in records if rec.data.strip()]
+        self._flush(index, pending, out)
+
+    def _candidates(self, now: float, hints: frozenset[str] | None) -> list[_Group]:
+        """The groups a step looks at: all of them, or only those that can be due.
+
+        With a watcher, most steps poll only hinted and recent files; going
+        through every group to ask (2,400 job logs on the benchmark workspace,
+        twice a second) was most of an idle console's stream thread. All are
+        looked at once a quiet group's safety-net poll may be due.
+        """
+        if hints is None or now >= self._next_cold:
+            return list(self._groups.values())
+        picked = dict(self._recent)
+        for hint in hints:
+            group = self._by_key.get(hint)
+            if group is not None:
+                picked[group.source.group] = group
+        return list(picked.values())
 
     def _renamed(self, ident: tuple[int, int], path: Path) -> None:
         """The file known by ``ident`` is now at ``path``: its index reads it there.
 
         Search, trace and the record reader open files by path and check the
         identity; an index left at the old name read nothing after a rotation.
+        A file shorter than what was indexed of it is another file that got a
+        freed inode (the oldest rotation deleted), not this one renamed (the
+        index's end is one past the file's when its last line has no newline).
         """
         index = self._by_ident.get(ident)
         if index is None or index.path == path or self._files[index.src] is not index:
@@ -613,21 +752,29 @@ class EventStream:
             st = os.stat(path)
         except OSError:
             return
-        if (st.st_dev, st.st_ino) == ident:
+        if (st.st_dev, st.st_ino) == ident and st.st_size >= index.view().end - 1:
             index.rename(path, self._display(path))
             self._view = None
             self._version += 1
 
-    def _leave(self, current: FileIndex, last_end: int, group: _Group, path: str) -> FileIndex:
-        """Done with ``current`` (drained after a rotation): a new generation for ``path``.
+    def _relocate(self, live: Path, also: list[str]) -> None:
+        """Give every known file of ``live``'s family the name its inode has now.
 
-        ``current``'s end is set past the last record it was given in this
-        batch: only the group's newest generation gets the follower's offset,
-        and without it that record spanned no bytes (read back as an empty line).
+        Run when the follower leaves a file, which is when a writer rotates:
+        the file it left and every older one moved up a name at once (``.1`` to
+        ``.2`` ...), and discovery, which would find them too, is paced. ``also``
+        are the names the follower found its file under (any name, not only
+        the rotated names discovery knows). The live name is left alone: the
+        file there is the follower's, or one it has not reached yet.
         """
-        if last_end >= 0:
-            current.set_end(last_end)
-        return self._new_generation(group, path)
+        for path in dict.fromkeys([*rotations(live), *map(Path, also)]):
+            if path == live:
+                continue
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            self._renamed((st.st_dev, st.st_ino), path)
 
     def _flush(self, index: FileIndex, pending: list[tuple[RawLine, int]], out: _Arrivals) -> None:
         if not pending:
@@ -703,7 +850,7 @@ class EventStream:
             self._merge_late_files(out)
             now = self._clock()
             cold_every = max(_COLD_POLL_MIN, len(self._groups) / _COLD_POLLS_PER_SECOND)
-            for group in self._groups.values():
+            for group in self._candidates(now, hints):
                 if hints is not None and not group.due(now, hints, cold_every):
                     continue
                 group.last_poll = now
@@ -711,6 +858,15 @@ class EventStream:
                     more |= self._follow_group(group, out)
                 except OSError as exc:
                     self._problems[group.source.group] = f"{group.source.group}: {exc}"
+                name = group.source.group
+                if now - group.last_data < _HOT_SECONDS or (
+                    group.assembler is not None and group.assembler.pending
+                ):
+                    self._recent[name] = group
+                else:
+                    self._recent.pop(name, None)
+            if hints is not None and now >= self._next_cold and self._groups:
+                self._next_cold = min(g.last_poll for g in self._groups.values()) + cold_every
             store_events, store_refs = self._poll_store()
             out.events.extend(store_events)
             out.refs.extend(store_refs)

@@ -22,12 +22,12 @@ import os
 import stat
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from oos_tui.sources.discovery import rotations
 
-__all__ = ["RawLine", "TailBatch", "TailNote", "Tailer"]
+__all__ = ["FileRun", "RawLine", "TailBatch", "TailNote", "Tailer"]
 
 _SCAN_ATTEMPTS = 12
 _SCAN_PAUSE = 0.001
@@ -55,12 +55,37 @@ class TailNote:
 
 
 @dataclass(frozen=True, slots=True)
+class FileRun:
+    """``count`` lines of a batch in a row that were read from one file, named by identity.
+
+    A line's ``path`` is the name its file had when it was read; a writer that
+    rotates again may have moved it on by the time the caller looks, and a
+    file replaced at the live path has the same name as its successor. The
+    identity ``(st_dev, st_ino)`` says which file it was.
+
+    ``end`` is set when the file was read to its end and left for the next one
+    (rotated away): the offset just past its last line, one past the file's
+    end when that line had no newline, as if it had one. Only the reader knows
+    it: a line's length says nothing of a ``\\r`` dropped or a long line cut.
+    """
+
+    ident: tuple[int, int]
+    count: int
+    end: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TailBatch:
-    """What one poll found; ``more`` means the read cap was hit and news is waiting."""
+    """What one poll found; ``more`` means the read cap was hit and news is waiting.
+
+    ``runs`` say which file the lines came from: the lines are the runs' lines
+    one after another (a file left with no new line has a run of 0 lines).
+    """
 
     lines: tuple[RawLine, ...]
     notes: tuple[TailNote, ...]
     more: bool
+    runs: tuple[FileRun, ...] = field(default=(), compare=False)
 
 
 _EMPTY = TailBatch((), (), False)
@@ -193,6 +218,8 @@ class Tailer:
         self._missing = False
         self._last_error: str | None = None
         self._notes: list[TailNote] = []
+        self._runs: list[FileRun] = []
+        self._run_start = 0
         self._closed = False
         self._resume = (0, 1)
         try:
@@ -254,6 +281,7 @@ class Tailer:
             return _EMPTY
         lines: list[RawLine] = []
         notes, self._notes = self._notes, []
+        self._runs, self._run_start = [], 0
         try:
             more = self._advance(lines, notes)
         except OSError as exc:
@@ -261,9 +289,12 @@ class Tailer:
             more = False
         else:
             self._last_error = None
-        if not lines and not notes and not more:
+        runs = self._runs
+        if self._cur is not None and len(lines) > self._run_start:
+            runs.append(FileRun(self._cur.ident, len(lines) - self._run_start))
+        if not lines and not notes and not more and not runs:
             return _EMPTY
-        return TailBatch(tuple(lines), tuple(notes), more)
+        return TailBatch(tuple(lines), tuple(notes), more, tuple(runs))
 
     def _error(self, exc: OSError, notes: list[TailNote]) -> None:
         message = f"{self._name}: {exc.strerror or exc}"
@@ -543,8 +574,14 @@ class Tailer:
 
     def _finish(self, cur: _Handle, lines: list[RawLine]) -> None:
         """A rotated file is complete: its unterminated last line is a line."""
+        end = cur.line_start
         if cur.partial and not cur.skipping:
             self._emit(cur, b"".join(cur.partial), cur.line_start, lines)
             cur.partial = []
             cur.partial_len = 0
+            end = cur.pos + 1
+        elif cur.skipping:
+            end = cur.pos + 1  # a cut line that never ended: its bytes run to the end
+        self._runs.append(FileRun(cur.ident, len(lines) - self._run_start, end))
+        self._run_start = len(lines)
         cur.close()

@@ -875,3 +875,78 @@ def test_a_hinted_rotated_name_triggers_discovery(tmp_path: Path) -> None:
     assert "oos.log.2" in {f.display for f in update.view.files if f is not None}
     assert _afresh(update.view)[:3] == ["old 0", "old 1", "old 2"]
     stream.close()
+
+
+def _rotate(log: Path, lines: bytes) -> None:
+    """Rotate as RotatingFileHandler does (``.k`` → ``.k+1``, the log → ``.1``), then write."""
+    rotated = sorted(
+        (int(p.name.rsplit(".", 1)[1]) for p in log.parent.glob(log.name + ".*")), reverse=True
+    )
+    for k in rotated:
+        os.rename(f"{log}.{k}", f"{log}.{k + 1}")
+    os.rename(log, f"{log}.1")
+    log.write_bytes(lines)
+
+
+def test_a_follower_two_rotations_behind_lists_each_line_once(tmp_path: Path) -> None:
+    """Rotated twice between two polls: the file in between is the follower's to read.
+
+    Discovery runs first in the step and finds ``oos.log.1``, which the follower
+    will reach through the rotation: indexed as history too, it was listed twice.
+    """
+    ws = _workspace(tmp_path)
+    stream = EventStream(load_settings(ws, env={}), include_store=False, rediscover_seconds=0)
+    _drain(stream)
+    log = ws / "oos.log"
+    _rotate(log, _pipe(20, title="second file"))
+    _rotate(log, _pipe(21, title="third file"))
+    seen = []
+    for _ in range(3):
+        seen += [e.message for e in stream.step().events]
+    assert seen == ["second file", "third file"]
+    messages = _afresh(stream.step().view)
+    assert messages[-2:] == ["second file", "third file"]
+    assert len(messages) == 12 and not [m for m in messages if m.startswith("!")]
+    stream.close()
+
+
+def test_lines_read_under_a_name_rotated_on_since_go_to_their_own_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer rotates again between the follower's read and the stream's look.
+
+    Each line carries the name its file had when read (``oos.log.1``, ``oos.log``),
+    which by then names another file: the lines must still go to the file they
+    were read from (by inode), and each file be read back under its new name.
+    """
+    from oos_tui.sources.tail import Tailer
+
+    ws = _workspace(tmp_path)
+    stream = EventStream(load_settings(ws, env={}), include_store=False, rediscover_seconds=3600)
+    _drain(stream)
+    log = ws / "oos.log"
+    with open(log, "ab") as producer:
+        os.rename(log, ws / "oos.log.1")
+        producer.write(_pipe(20, title="late in the first"))
+    log.write_bytes(_pipe(21, title="second file"))
+    real_poll = Tailer.poll
+
+    def poll_then_rotate(self: Tailer):
+        batch = real_poll(self)
+        if self.path == log and batch.lines:
+            monkeypatch.setattr(Tailer, "poll", real_poll)
+            _rotate(log, _pipe(22, title="third file"))  # a writer, in the meantime
+        return batch
+
+    monkeypatch.setattr(Tailer, "poll", poll_then_rotate)
+    update = stream.step()
+    assert [e.message for e in update.events] == ["late in the first", "second file"]
+    seen = [e.message for e in stream.step().events]
+    assert seen == ["third file"]
+    view = stream.step().view
+    messages = _afresh(view)
+    assert messages[-3:] == ["late in the first", "second file", "third file"]
+    assert not [m for m in messages if m.startswith("!")]
+    names = sorted(f.display for f in view.files if f is not None and "oos" in f.display)
+    assert names == ["oos.log", "oos.log.1", "oos.log.2"]
+    stream.close()
