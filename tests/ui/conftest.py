@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +28,23 @@ def build_app(tmp_path: Path) -> Callable[..., OosApp]:
         kw.setdefault("feeds", False)
         kw.setdefault("clock", FrozenClock(FROZEN))
         return make_app(settings, **kw)
+
+    return build
+
+
+@pytest.fixture
+def live_app(build_app: Callable[..., OosApp], workspace: Path) -> Callable[..., OosApp]:
+    """The console on the test module's ``workspace``, on Events, feeds on, real clock.
+
+    For tests that write to real files and watch them followed (each module
+    that uses it defines its own ``workspace`` fixture).
+    """
+    from oos_tui.clock import SystemClock
+
+    def build(**kw: Any) -> OosApp:
+        app = build_app(workspace, start_screen="events", feeds=True, clock=SystemClock(), **kw)
+        app.animation_level = "none"
+        return app
 
     return build
 

@@ -34,7 +34,6 @@ from helpers.events_support import (
 )
 
 from oos_tui.app import OosApp
-from oos_tui.clock import SystemClock
 from oos_tui.formats.base import format_ts
 from oos_tui.models import Event, ParseError
 from oos_tui.screens.events import EventsScreen
@@ -58,18 +57,6 @@ def workspace(tmp_path: Path) -> Path:
         b"".join(pipe_line(f"OLD-{i:04d}", ts=base + i) for i in range(INITIAL))
     )
     return ws
-
-
-@pytest.fixture
-def live_app(build_app: Callable[..., OosApp], workspace: Path) -> Callable[..., OosApp]:
-    """The console on ``workspace``, opened on Events, feeds on, real clock (it follows)."""
-
-    def build(**kw: Any) -> OosApp:
-        app = build_app(workspace, start_screen="events", feeds=True, clock=SystemClock(), **kw)
-        app.animation_level = "none"
-        return app
-
-    return build
 
 
 async def events_screen(pilot: Any, rows: int = INITIAL) -> tuple[EventsScreen, EventList]:

@@ -11,7 +11,6 @@ carries a unique marker; rows are read back as the operator sees them.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +26,6 @@ from helpers.events_support import (
     wait_for,
 )
 
-from oos_tui.app import OosApp
-from oos_tui.clock import SystemClock
 from oos_tui.formats import ai
 from oos_tui.formats.base import format_ts
 from oos_tui.models import ParseError
@@ -93,18 +90,6 @@ def workspace(tmp_path: Path) -> Path:
         )
     )
     return ws
-
-
-@pytest.fixture
-def live_app(build_app: Callable[..., OosApp], workspace: Path) -> Callable[..., OosApp]:
-    """The console on ``workspace``, opened on Events, feeds on, real clock (it follows)."""
-
-    def build(**kw: Any) -> OosApp:
-        app = build_app(workspace, start_screen="events", feeds=True, clock=SystemClock(), **kw)
-        app.animation_level = "none"
-        return app
-
-    return build
 
 
 async def events_screen(pilot: Any) -> tuple[EventsScreen, EventList]:
